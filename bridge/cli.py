@@ -8,6 +8,7 @@ Machine-readable results (a DSN, JSON) go to stdout; progress and messages go to
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -74,7 +75,9 @@ def local() -> None:
 
 @local.command("start")
 @click.argument("engine")
-@click.option("--port", type=click.IntRange(1, 65535), help="TCP port on 127.0.0.1 [default: a free one]")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), help="TCP port on 127.0.0.1 [default: a free one]"
+)
 @click.option(
     "--dir",
     "directory",
@@ -112,12 +115,19 @@ def local_start(
 
 
 @local.command("stop")
-@click.option("--dir", "directory", type=click.Path(file_okay=False), help="The instance directory.")
-@click.option("--all", "stop_all", is_flag=True, help="Stop every server `dbbridge local list` shows.")
+@click.option(
+    "--dir", "directory", type=click.Path(file_okay=False), help="The instance directory."
+)
+@click.option(
+    "--all", "stop_all", is_flag=True, help="Stop every server `dbbridge local list` shows."
+)
 def local_stop(directory: str | None, stop_all: bool) -> None:
     """Stop a server and remove its directory."""
     for server in command.local_stop(directory=directory, stop_all=stop_all):
-        _progress(f"stopped {server.engine} {server.version} (pid {server.pid}), removed {server.directory}")
+        _progress(
+            f"stopped {server.engine} {server.version} (pid {server.pid}), "
+            f"removed {server.directory}"
+        )
 
 
 @local.command("list")
@@ -174,10 +184,8 @@ def demo(duration: float | None) -> None:
             table.add_row(role, s.engine, s.version, s.dsn)
         Console(soft_wrap=True).print(table)
         _progress("press Ctrl-C to stop the servers and remove their data")
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             command.wait(duration)
-        except KeyboardInterrupt:
-            pass
     finally:
         command.demo_stop(servers)
         _progress("demo servers stopped and removed")

@@ -1,9 +1,9 @@
 """One exception tree for the whole pipeline, with the exit codes the CLI contract promises.
 
-Every error a user can meet derives from `BridgeError` and carries structured context (the position,
-table, SQLSTATE or MySQL errno it concerns) plus a `hint` that says how to fix it. Whether a fault is
-transient (worth a retry with backoff) is decided by one table per engine below, never ad hoc at the
-raise site, so readers and appliers agree on what "transient" means.
+Every error a user can meet derives from `BridgeError` and carries structured context (the
+position, table, SQLSTATE or MySQL errno it concerns) plus a `hint` that says how to fix it. Whether
+a fault is transient (worth a retry with backoff) is decided by one table per engine below, never ad
+hoc at the raise site, so readers and appliers agree on what "transient" means.
 
 Exit codes (DESIGN.md, contract): 0 ok, 1 verification differences, 2 usage or configuration error,
 3 runtime failure.

@@ -3,8 +3,8 @@
 Positions are totally ordered within one source and serialize to short text:
 
 - `Lsn`: a PostgreSQL WAL location, '16/B374D848'.
-- `BinlogPosition`: a MySQL/MariaDB binlog (file, offset), ordered by the file's sequence number then
-  the offset, optionally carrying the GTID state reached there, 'mysql-bin.000003:1234' or
+- `BinlogPosition`: a MySQL/MariaDB binlog (file, offset), ordered by the file's sequence number
+  then the offset, optionally carrying the GTID state reached there, 'mysql-bin.000003:1234' or
   'mysql-bin.000003:1234@0-1-100'. (file, offset) orders events of one server; the GTID state is
   what survives a failover or a binlog purge check.
 - `MariadbGtidPos`: MariaDB's GTID position, the last domain-server-seq per replication domain.
@@ -39,22 +39,22 @@ class _Ordered:
     def __lt__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return self._key() < other._key()  # type: ignore[attr-defined, no-any-return]
+        return self._key() < other._key()
 
     def __le__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return self._key() <= other._key()  # type: ignore[attr-defined, no-any-return]
+        return self._key() <= other._key()
 
     def __gt__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return self._key() > other._key()  # type: ignore[attr-defined, no-any-return]
+        return self._key() > other._key()
 
     def __ge__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return self._key() >= other._key()  # type: ignore[attr-defined, no-any-return]
+        return self._key() >= other._key()
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -148,7 +148,7 @@ class MysqlGtidSet:
     """A MySQL GTID set: per server UUID, the executed transaction numbers as closed intervals."""
 
     intervals: tuple[tuple[uuid.UUID, tuple[tuple[int, int], ...]], ...]
-    """(server UUID, ((first, last), …)) sorted by UUID; intervals sorted, disjoint, non-adjacent."""
+    """(server UUID, ((first, last), …)) by UUID; intervals sorted, disjoint, not adjacent."""
 
     def __str__(self) -> str:
         parts = []
@@ -235,7 +235,7 @@ class BinlogPosition(_Ordered):
     offset: int
     """Byte offset of the event in that file."""
     gtid: GtidState | None = None
-    """The GTID state reached at this position, when the server uses GTIDs; not part of the order."""
+    """The GTID state reached at this position, when the server uses GTIDs; not in the order."""
 
     def __post_init__(self) -> None:
         if not _FILE_SEQ_RE.search(self.file) or self.offset < 0:

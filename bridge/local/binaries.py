@@ -281,7 +281,7 @@ _apt_updated = False
 
 
 def apt_install(packages: list[str]) -> None:
-    """apt-get install, with one `apt-get update` per process first (fresh machines have no lists)."""
+    """apt-get install, after one `apt-get update` per process (fresh machines have no lists)."""
     global _apt_updated  # noqa: PLW0603 - once per process is the point
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     if not _apt_updated:

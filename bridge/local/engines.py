@@ -1,4 +1,4 @@
-"""Per-engine recipes for throwaway local servers: data directory, configuration, start, first setup.
+"""Per-engine recipes for throwaway local servers: data directory, configuration, start, setup.
 
 Each engine is one class in `ENGINES`; `bridge.local.servers` drives them through the same
 lifecycle. The configuration is what replication needs (MariaDB: ROW binlog with full row image and
@@ -210,7 +210,8 @@ class Postgres(Engine):
             if database != "postgres":
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
             row = conn.execute("SHOW server_version").fetchone()
-        assert row is not None
+        if row is None:
+            raise LocalServerError("PostgreSQL did not report its version")
         version = str(row[0]).split()[0]
         dsn = f"postgresql://{self.superuser}:{password}@127.0.0.1:{port}/{database}"
         return Ready(dsn=dsn, version=version)
@@ -279,12 +280,12 @@ class Mariadb(Engine):
     def server_command(self, dirs: InstanceDirs) -> list[str]:
         return [str(self.bins.server), f"--defaults-file={dirs.root / 'my.cnf'}"]
 
-    def _connect(self, dirs: InstanceDirs) -> pymysql.Connection:  # type: ignore[type-arg]
+    def _connect(self, dirs: InstanceDirs) -> pymysql.Connection:
         return pymysql.connect(
             unix_socket=str(dirs.sock / "mysqld.sock"), user="root", password="", connect_timeout=3
         )
 
-    def probe(self, dirs: InstanceDirs, port: int) -> bool:
+    def probe(self, dirs: InstanceDirs, port: int) -> bool:  # noqa: ARG002 - the socket suffices
         try:
             self._connect(dirs).close()
         except pymysql.err.OperationalError:
@@ -303,7 +304,9 @@ class Mariadb(Engine):
                 # mariadb-install-db also makes passwordless root accounts for 127.0.0.1, ::1
                 # and the host name, reachable over TCP by anyone on the machine: drop them and
                 # keep root@localhost, which only the private socket reaches.
-                cur.execute("SELECT host FROM mysql.user WHERE user = 'root' AND host <> 'localhost'")
+                cur.execute(
+                    "SELECT host FROM mysql.user WHERE user = 'root' AND host <> 'localhost'"
+                )
                 for (host,) in cur.fetchall():
                     cur.execute("DROP USER %s@%s", ("root", host))
                 cur.execute(f"CREATE DATABASE IF NOT EXISTS `{database.replace('`', '``')}`")
@@ -311,7 +314,8 @@ class Mariadb(Engine):
                 row = cur.fetchone()
         finally:
             conn.close()
-        assert row is not None
+        if row is None:
+            raise LocalServerError("MariaDB did not report its version")
         version = str(row[0]).split("-")[0]
         dsn = f"mysql://{self.user}:{password}@127.0.0.1:{port}/{database}"
         return Ready(dsn=dsn, version=version)

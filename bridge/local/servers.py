@@ -1,7 +1,8 @@
 """Lifecycle of throwaway local servers, shared by the tests, the demo and `dbbridge local`.
 
 `start()` makes a fresh instance in its own directory (a temp dir unless told otherwise), on
-127.0.0.1 and a free port, running as an unprivileged user, and returns a `LocalServer` with its DSN.
+127.0.0.1 and a free port, running as an unprivileged user, and returns a `LocalServer` with its
+DSN.
 `stop()` stops it by the PID we recorded (after checking the PID is still that server) and removes
 its directory. Instances are remembered in our cache directory so `list_servers()` finds them from
 another process. Nothing here touches a system-wide server: we never use standard ports, shared
@@ -58,7 +59,9 @@ class EngineSpec:
         if name == "postgres":
             major = major or DEFAULT_MAJOR[name]
             if not major.isdigit():
-                raise LocalServerError(f"bad PostgreSQL major version in {text!r} (e.g. postgres:17)")
+                raise LocalServerError(
+                    f"bad PostgreSQL major version in {text!r} (e.g. postgres:17)"
+                )
             binaries.check_postgres_major(int(major))
         return cls(name, major)
 
@@ -274,18 +277,51 @@ def _launch(engine: Engine, dirs: InstanceDirs, run_as: binaries.RunAs) -> subpr
         )
 
 
-def _wait_ready(engine: Engine, proc: subprocess.Popen[bytes], dirs: InstanceDirs, port: int) -> None:
+def _wait_ready(
+    engine: Engine, proc: subprocess.Popen[bytes], dirs: InstanceDirs, port: int
+) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             log = _tail(dirs.log)
             if "already in use" in log:
                 raise OSError(errno.EADDRINUSE, f"port {port} is busy: {log}")
-            raise LocalServerError(f"{engine.name} exited during start (code {proc.returncode}): {log}")
+            raise LocalServerError(
+                f"{engine.name} exited during start (code {proc.returncode}): {log}"
+            )
         if engine.probe(dirs, port):
             return
         time.sleep(0.1)
-    raise LocalServerError(f"{engine.name} did not accept connections within {START_TIMEOUT:.0f} s: {_tail(dirs.log)}")
+    raise LocalServerError(
+        f"{engine.name} did not accept connections within {START_TIMEOUT:.0f} s: {_tail(dirs.log)}"
+    )
+
+
+def _launch_ready(
+    engine: Engine,
+    dirs: InstanceDirs,
+    run_as: binaries.RunAs,
+    port: int | None,
+    settings: dict[str, str],
+) -> tuple[subprocess.Popen[bytes], int]:
+    """Start the server and wait until it accepts connections; on failure nothing keeps running."""
+    attempts = 0
+    while True:
+        chosen = port if port is not None else free_port()
+        engine.write_config(dirs, chosen, settings)
+        proc = _launch(engine, dirs, run_as)
+        try:
+            _wait_ready(engine, proc, dirs, chosen)
+        except OSError as e:
+            # Another process took the free port between our probe and the server's bind.
+            attempts += 1
+            if port is not None or attempts == 5:
+                raise LocalServerError(str(e), hint="pick another port with --port") from None
+            continue
+        except BaseException:
+            _terminate(proc.pid, str(dirs.root), signal.SIGKILL, 5)
+            raise
+        return proc, chosen
 
 
 def start(
@@ -317,18 +353,7 @@ def start(
         dirs.sock.mkdir()
         os.chown(dirs.sock, run_as.uid, run_as.gid)
         engine.init_datadir(dirs, run_as)
-        for attempt in range(5):
-            chosen = port if port is not None else free_port()
-            engine.write_config(dirs, chosen, dict(settings or {}))
-            proc = _launch(engine, dirs, run_as)
-            try:
-                _wait_ready(engine, proc, dirs, chosen)
-                break
-            except OSError as e:
-                # Another process took the free port between our probe and the server's bind.
-                if port is not None or attempt == 4:
-                    raise LocalServerError(str(e), hint="pick another port with --port") from None
-        assert proc is not None
+        proc, chosen = _launch_ready(engine, dirs, run_as, port, dict(settings or {}))
         ready = engine.setup(dirs, chosen, database)
         server = LocalServer(
             engine=spec.engine,

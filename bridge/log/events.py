@@ -65,7 +65,7 @@ class ColumnType:
     kind: str
     """The neutral kind (see the class docstring)."""
     source_type: str
-    """The type as the source declares it, e.g. 'int(10) unsigned' or 'timestamp(3) with time zone'."""
+    """The type as the source declares it, e.g. 'int(10) unsigned' or 'timestamp(3)'."""
     size: int | None = None
     """Bits for int/uint/float/bits, characters for text, bytes for bytes, when bounded."""
     precision: int | None = None
@@ -193,7 +193,10 @@ class Ddl:
 
 @dataclass(frozen=True, slots=True)
 class Relation:
-    """A table's shape at this point of the stream; precedes its first row event and follows changes."""
+    """A table's shape at this point of the stream.
+
+    It precedes the table's first row event and follows every change of its shape.
+    """
 
     source: SourceId
     position: Position

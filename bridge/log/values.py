@@ -9,8 +9,9 @@ would hold ambiguously:
   TOAST). It is not NULL: the applier must keep the target's value.
 - `ABSENT`: a column missing from a `before` image that carries only the key (replica identity
   DEFAULT, MySQL binlog_row_image=MINIMAL).
-- `Json`: a JSON document kept as its text, so key order, duplicate keys and number spelling survive.
-- `BitString`: bit(n) / varbit / MySQL BIT(n), as a string of '0' and '1' whose length is significant.
+- `Json`: a JSON document kept as its text, so key order, duplicate keys and number spelling
+  survive.
+- `BitString`: bit(n) / varbit / MySQL BIT(n), as a string of '0' and '1' whose length counts.
 - `Interval`: PostgreSQL interval (months, days and microseconds are independent quantities) and
   MySQL TIME, which may exceed 24 hours or be negative.
 - `ZeroDate`: a MySQL zero or partly zero date ('0000-00-00', '2024-00-15'), flagged and kept as
@@ -124,8 +125,7 @@ class MysqlSet:
 
 
 Scalar: TypeAlias = (
-    None
-    | bool
+    bool
     | int
     | float
     | Decimal
@@ -141,6 +141,7 @@ Scalar: TypeAlias = (
     | ZeroDate
     | SpecialTemporal
     | MysqlSet
+    | None
 )
 # Arrays nest: a PostgreSQL int[][] is a list of lists of int or None.
 Value: TypeAlias = Scalar | list["Value"] | _Marker

@@ -17,8 +17,6 @@ nothing). The header lists the server binaries found; the summary lists the serv
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-
 import pytest
 
 from bridge.errors import LocalServerError
@@ -105,7 +103,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     for major in _selected_majors(config):
         bindir = binaries.postgres_bindir(major)
         found = binaries.postgres_binary_version(bindir) if bindir else "NOT INSTALLED"
-        lines.append(f"postgres {major}: {found} ({bindir or binaries.postgres_package_hint(major)})")
+        lines.append(
+            f"postgres {major}: {found} ({bindir or binaries.postgres_package_hint(major)})"
+        )
     maria = binaries.mariadb_binaries()
     found = binaries.mariadb_binary_version(maria.server) if maria else "NOT INSTALLED"
     lines.append(f"mariadb: {found} ({maria.server if maria else 'Debian mariadb-server'})")
@@ -117,10 +117,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if started:
         terminalreporter.write_sep("-", "dbbridge local servers used")
         for s in started:
-            terminalreporter.write_line(f"{s.engine} {s.version} on 127.0.0.1:{s.port} ({s.directory})")
+            terminalreporter.write_line(
+                f"{s.engine} {s.version} on 127.0.0.1:{s.port} ({s.directory})"
+            )
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
+def pytest_sessionfinish() -> None:
     _pool.stop_all()
 
 
@@ -141,8 +143,8 @@ def pg_server(local_servers: ServerPool, pg_major: int) -> LocalServer:
 
 def _pg_fixture(major: int) -> object:
     @pytest.fixture(scope="session", name=f"pg{major}_server")
-    def fixture(local_servers: ServerPool) -> Iterator[LocalServer]:
-        yield local_servers.get(f"postgres:{major}")
+    def fixture(local_servers: ServerPool) -> LocalServer:
+        return local_servers.get(f"postgres:{major}")
 
     return fixture
 

@@ -55,7 +55,8 @@ def test_start_prints_a_dsn_psql_accepts_and_stop_leaves_nothing(instance_dir: P
     started = dbbridge("local", "start", "postgres:17", "--dir", str(instance_dir))
     assert started.returncode == 0, started.stderr
     dsn = started.stdout.strip().splitlines()[-1]
-    assert dsn.startswith("postgresql://postgres:") and "@127.0.0.1:" in dsn
+    assert dsn.startswith("postgresql://postgres:")
+    assert "@127.0.0.1:" in dsn
 
     psql = shutil.which("psql")
     assert psql is not None, "psql (Debian postgresql-client) is needed by this test"
@@ -93,10 +94,13 @@ def test_start_prints_a_dsn_psql_accepts_and_stop_leaves_nothing(instance_dir: P
 
 
 def test_mariadb_start_and_stop(instance_dir: Path) -> None:
-    started = dbbridge("local", "start", "mariadb", "--dir", str(instance_dir), "--database", "shop")
+    started = dbbridge(
+        "local", "start", "mariadb", "--dir", str(instance_dir), "--database", "shop"
+    )
     assert started.returncode == 0, started.stderr
     dsn = started.stdout.strip().splitlines()[-1]
-    assert dsn.startswith("mysql://bridge:") and dsn.endswith("/shop")
+    assert dsn.startswith("mysql://bridge:")
+    assert dsn.endswith("/shop")
     state = json.loads((instance_dir / "dbbridge-local.json").read_text())
     assert oct((instance_dir / "dbbridge-local.json").stat().st_mode & 0o777) == "0o600"
     stopped = dbbridge("local", "stop", "--dir", str(instance_dir))
@@ -122,7 +126,8 @@ def test_busy_port_is_a_one_line_error() -> None:
         s.listen()
         port = s.getsockname()[1]
         line = _one_line_error(dbbridge("local", "start", "postgres:15", "--port", str(port)))
-    assert f"port {port}" in line and "busy" in line
+    assert f"port {port}" in line
+    assert "busy" in line
 
 
 def test_missing_binary_names_the_package(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from bridge.local.servers import LocalServer
 from bridge.testing.pytest_plugin import ServerPool
 
 
-def mysql_connect(dsn: str, **kwargs: object) -> pymysql.Connection:  # type: ignore[type-arg]
+def mysql_connect(dsn: str) -> pymysql.Connection:
     u = urlsplit(dsn)
     return pymysql.connect(
         host=u.hostname,
@@ -26,7 +26,6 @@ def mysql_connect(dsn: str, **kwargs: object) -> pymysql.Connection:  # type: ig
         password=u.password or "",
         database=u.path.lstrip("/") or None,
         autocommit=True,
-        **kwargs,  # type: ignore[arg-type]
     )
 
 
@@ -107,7 +106,9 @@ def test_postgres_logical_slot_over_replication_protocol(pg_server: LocalServer)
         assert found == ("pgoutput", "logical")
 
 
-def test_tcp_access_requires_the_password(pg_server: LocalServer, mariadb_server: LocalServer) -> None:
+def test_tcp_access_requires_the_password(
+    pg_server: LocalServer, mariadb_server: LocalServer
+) -> None:
     pg = urlsplit(pg_server.dsn)
     bad_pg = pg_server.dsn.replace(f":{pg.password}@", ":wrong@")
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):

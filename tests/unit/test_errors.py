@@ -55,7 +55,15 @@ def test_retryable_sqlstates(sqlstate: str | None, retryable: bool) -> None:
 
 @pytest.mark.parametrize(
     ("errno", "retryable"),
-    [(2013, True), (2006, True), (2003, True), (1213, True), (1205, True), (1045, False), (1146, False)],
+    [
+        (2013, True),
+        (2006, True),
+        (2003, True),
+        (1213, True),
+        (1205, True),
+        (1045, False),
+        (1146, False),
+    ],
 )
 def test_retryable_mysql_errnos(errno: int, retryable: bool) -> None:
     assert errors.is_retryable_mysql_errno(errno) is retryable

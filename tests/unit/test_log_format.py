@@ -48,7 +48,9 @@ SCHEMA = json.loads(
     resources.files("bridge.log").joinpath("log-format.schema.json").read_text(encoding="utf-8")
 )
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
-VALUE_VALIDATOR = jsonschema.Draft202012Validator({"$ref": "#/$defs/value", "$defs": SCHEMA["$defs"]})
+VALUE_VALIDATOR = jsonschema.Draft202012Validator(
+    {"$ref": "#/$defs/value", "$defs": SCHEMA["$defs"]}
+)
 
 # ---------------------------------------------------------------------------------- strategies
 
@@ -106,11 +108,17 @@ def same(a: Any, b: Any) -> bool:
     if type(a) is not type(b):
         return False
     if isinstance(a, float):
-        return (math.isnan(a) and math.isnan(b)) or (a == b and math.copysign(1, a) == math.copysign(1, b))
+        return (math.isnan(a) and math.isnan(b)) or (
+            a == b and math.copysign(1, a) == math.copysign(1, b)
+        )
     if isinstance(a, Decimal):
         return str(a) == str(b)
     if isinstance(a, dt.datetime | dt.time):
-        return a == b and a.utcoffset() == b.utcoffset() and a.replace(tzinfo=None) == b.replace(tzinfo=None)
+        return bool(
+            a == b
+            and a.utcoffset() == b.utcoffset()
+            and a.replace(tzinfo=None) == b.replace(tzinfo=None)
+        )
     if isinstance(a, list | tuple):
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
     return bool(a == b)
@@ -135,7 +143,9 @@ binlog_positions = st.builds(
     BinlogPosition,
     binlog_files,
     st.integers(4, 2**32),
-    st.none() | mariadb_positions.filter(lambda p: bool(p.gtids)) | gtid_sets.filter(lambda s: bool(s.intervals)),
+    st.none()
+    | mariadb_positions.filter(lambda p: bool(p.gtids))
+    | gtid_sets.filter(lambda s: bool(s.intervals)),
 )
 positions = lsns | binlog_positions
 sources = st.builds(
@@ -153,7 +163,12 @@ names = st.lists(st.text(min_size=1, max_size=12), min_size=1, max_size=6, uniqu
 def row_events(draw: st.DrawFn) -> Event:
     columns = draw(names)
     key = tuple(c for c in columns if draw(st.booleans()))
-    common = {"source": draw(sources), "position": draw(positions), "relation": draw(tables), "key": key}
+    common: dict[str, Any] = {
+        "source": draw(sources),
+        "position": draw(positions),
+        "relation": draw(tables),
+        "key": key,
+    }
     full = tuple(draw(values) for _ in columns)
     kind = draw(st.sampled_from(["insert", "update", "delete"]))
     if kind == "insert":
@@ -181,7 +196,7 @@ column_types = st.builds(
 
 @st.composite
 def other_events(draw: st.DrawFn) -> Event:
-    common = {"source": draw(sources), "position": draw(positions)}
+    common: dict[str, Any] = {"source": draw(sources), "position": draw(positions)}
     kind = draw(st.sampled_from(["begin", "commit", "truncate", "ddl", "relation", "heartbeat"]))
     xid = draw(st.none() | st.text(max_size=40))
     if kind == "begin":
@@ -194,7 +209,10 @@ def other_events(draw: st.DrawFn) -> Event:
         )
     if kind == "commit":
         return Commit(
-            **common, xid=xid, commit_time=draw(st.none() | utc_times), commit_position=draw(positions)
+            **common,
+            xid=xid,
+            commit_time=draw(st.none() | utc_times),
+            commit_position=draw(positions),
         )
     if kind == "truncate":
         return Truncate(
@@ -213,7 +231,9 @@ def other_events(draw: st.DrawFn) -> Event:
         )
     if kind == "relation":
         cols = tuple(
-            Column(n, draw(column_types), draw(st.booleans()), draw(st.none() | st.text(max_size=10)))
+            Column(
+                n, draw(column_types), draw(st.booleans()), draw(st.none() | st.text(max_size=10))
+            )
             for n in draw(names)
         )
         return Relation(**common, relation=draw(tables), columns=cols, key=(cols[0].name,))
@@ -278,7 +298,13 @@ def test_edge_values_exactly() -> None:
 def test_null_and_unchanged_are_distinct() -> None:
     src = SourceId("postgres", "1", "17.10")
     ev = Update(
-        src, Lsn(1), TableName("public", "t"), ("id", "doc", "note"), None, (1, UNCHANGED, None), ("id",)
+        src,
+        Lsn(1),
+        TableName("public", "t"),
+        ("id", "doc", "note"),
+        None,
+        (1, UNCHANGED, None),
+        ("id",),
     )
     j = json.loads(encode_event(ev))
     assert j["after"] == {"id": 1, "note": None}
@@ -317,7 +343,11 @@ def test_malformed_lines_raise_decode_error(line: str) -> None:
 
 
 def test_read_events_skips_blank_lines() -> None:
-    hb = Heartbeat(SourceId("mariadb", "7", "10.11.19"), BinlogPosition("mysql-bin.000001", 4), dt.datetime(2024, 1, 1, tzinfo=dt.UTC))
+    hb = Heartbeat(
+        SourceId("mariadb", "7", "10.11.19"),
+        BinlogPosition("mysql-bin.000001", 4),
+        dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
+    )
     assert list(read_events(["\n", encode_event(hb) + "\n", "  "])) == [hb]
 
 
@@ -340,13 +370,15 @@ def test_lsn_text_matches_postgres() -> None:
 
 
 @given(binlog_positions, binlog_positions, binlog_positions)
-def test_binlog_positions_are_totally_ordered(a: BinlogPosition, b: BinlogPosition, c: BinlogPosition) -> None:
+def test_binlog_positions_are_totally_ordered(
+    a: BinlogPosition, b: BinlogPosition, c: BinlogPosition
+) -> None:
     def key(p: BinlogPosition) -> tuple[int, int]:
         return (int(p.file.rsplit(".", 1)[1]), p.offset)
 
     assert (a < b) == (key(a) < key(b))
     assert (a <= b) or (b <= a)  # total
-    if a <= b and b <= c:
+    if a <= b <= c:
         assert a <= c  # transitive
     assert BinlogPosition.parse(str(a)) == a
 
@@ -355,7 +387,7 @@ def test_binlog_file_numbers_compare_numerically() -> None:
     assert BinlogPosition("mysql-bin.999999", 900) < BinlogPosition("mysql-bin.1000000", 4)
     assert BinlogPosition("mysql-bin.000002", 4) > BinlogPosition("mysql-bin.000001", 10**9)
     with pytest.raises(TypeError):
-        assert Lsn(1) < BinlogPosition("mysql-bin.000001", 4)  # type: ignore[operator]
+        assert Lsn(1) < BinlogPosition("mysql-bin.000001", 4)
 
 
 @given(gtid_sets, gtid_sets, gtid_sets)
@@ -366,12 +398,15 @@ def test_gtid_set_algebra(a: MysqlGtidSet, b: MysqlGtidSet, c: MysqlGtidSet) -> 
     assert MysqlGtidSet.parse(str(a)) == a
     for sid, ivs in a.intervals:
         first, last = ivs[0]
-        assert a.contains(sid, first) and a.contains(sid, last)
+        assert a.contains(sid, first)
+        assert a.contains(sid, last)
         assert a.add(sid, last + 1).contains(sid, last + 1)
 
 
 def test_gtid_set_text_matches_mysql() -> None:
-    s = MysqlGtidSet.parse("3E11FA47-71CA-11E1-9E33-C80AA9429562:1-5:7, 3E11FA47-71CA-11E1-9E33-C80AA9429562:6")
+    s = MysqlGtidSet.parse(
+        "3E11FA47-71CA-11E1-9E33-C80AA9429562:1-5:7, 3E11FA47-71CA-11E1-9E33-C80AA9429562:6"
+    )
     assert str(s) == "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-7"
 
 
@@ -383,7 +418,8 @@ def test_mariadb_gtid_positions(pos: MariadbGtidPos, gtid: MariadbGtid) -> None:
     if pos.covers(gtid):
         assert after == pos  # an older GTID does not move a domain back
     else:
-        assert pos.issubset(after) and not after.issubset(pos)
+        assert pos.issubset(after)
+        assert not after.issubset(pos)
 
 
 def test_mariadb_gtid_text() -> None:
