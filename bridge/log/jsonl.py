@@ -379,7 +379,9 @@ def _decode_row(kind: str, j: dict[str, Any], common: dict[str, Any]) -> Event:
     return Delete(**common, relation=rel, columns=columns, before=before_img, key=key)
 
 
-def _decode_dict(j: dict[str, Any]) -> Event:
+def _decode_dict(j: Any) -> Event:
+    if not isinstance(j, dict):
+        raise TypeError("a log line is a JSON object")
     if j.get("v") != FORMAT_VERSION:
         raise ValueError(f"log format version {j.get('v')!r} is not {FORMAT_VERSION}")
     s = j["source"]

@@ -17,6 +17,7 @@ nothing). The header lists the server binaries found; the summary lists the serv
 from __future__ import annotations
 
 import os
+
 import pytest
 
 from bridge.errors import LocalServerError
