@@ -39,6 +39,21 @@ def _gone(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
 
 
+def _processes_mentioning(text: str) -> list[int]:
+    """Live processes whose command line contains `text` (pgrep -f without needing procps)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if text.encode() in cmdline and not _gone(int(proc.name)):
+            found.append(int(proc.name))
+    return found
+
+
 @pytest.fixture
 def instance_dir() -> Iterator[Path]:
     # Not under pytest's tmp_path: that is private to root, and servers run as 'dbbridge'.
@@ -85,8 +100,7 @@ def test_start_prints_a_dsn_psql_accepts_and_stop_leaves_nothing(instance_dir: P
     while not _gone(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _gone(pid)
-    leftovers = subprocess.run(["pgrep", "-f", str(instance_dir)], capture_output=True, check=False)
-    assert leftovers.stdout == b""
+    assert _processes_mentioning(str(instance_dir)) == []
     with socket.socket() as s:
         s.bind(("127.0.0.1", port))  # the port is free again
     relisted = json.loads(dbbridge("local", "list", "--json").stdout)
