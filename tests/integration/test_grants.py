@@ -1,0 +1,143 @@
+"""The least-privilege grants in sql/ are enough for what bridge does, and no more."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pymysql
+import pytest
+from pymysqlreplication import BinLogStreamReader
+from pymysqlreplication.row_event import WriteRowsEvent
+
+from bridge.local.servers import LocalServer
+
+SQL = Path(__file__).resolve().parents[2] / "sql"
+
+
+def _as(dsn: str, user: str, password: str) -> str:
+    u = urlsplit(dsn)
+    return urlunsplit(u._replace(netloc=f"{user}:{password}@{u.hostname}:{u.port}"))
+
+
+def _mysql(dsn: str) -> pymysql.Connection:
+    u = urlsplit(dsn)
+    return pymysql.connect(
+        host=u.hostname,
+        port=u.port or 3306,
+        user=u.username,
+        password=u.password or "",
+        database=u.path.lstrip("/") or None,
+        autocommit=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def pg_grants(pg_server: LocalServer) -> dict[str, str]:
+    """Apply sql/postgres/grants.sql once per server; returns a DSN per role."""
+    passwords = {role: secrets.token_urlsafe(12) for role in ("bridge_source", "bridge_target")}
+    with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE grants_probe (id int PRIMARY KEY, label text)")
+        conn.execute((SQL / "postgres" / "grants.sql").read_text())
+        for role, pw in passwords.items():
+            conn.execute(
+                psycopg.sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                    psycopg.sql.Identifier(role), psycopg.sql.Literal(pw)
+                )
+            )
+    return {role: _as(pg_server.dsn, role, pw) for role, pw in passwords.items()}
+
+
+def test_pg_source_role_can_snapshot_and_stream(pg_grants: dict[str, str]) -> None:
+    dsn = pg_grants["bridge_source"]
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute("SELECT count(*) FROM grants_probe").fetchone() == (0,)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("INSERT INTO grants_probe VALUES (1, 'no')")
+    with psycopg.connect(dsn, replication="database", autocommit=True) as repl:
+        assert repl.execute("IDENTIFY_SYSTEM").fetchone() is not None
+        # The parenthesized "(SNAPSHOT 'export')" form is PostgreSQL >= 15 only; 13 needs this one.
+        row = repl.execute(
+            "CREATE_REPLICATION_SLOT grants_probe TEMPORARY LOGICAL pgoutput EXPORT_SNAPSHOT"
+        ).fetchone()
+        assert row is not None
+        assert row[0] == "grants_probe"
+
+
+def test_pg_target_role_can_write_and_keep_metadata(pg_grants: dict[str, str]) -> None:
+    with psycopg.connect(pg_grants["bridge_target"], autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA IF NOT EXISTS bridge")
+        conn.execute("CREATE TABLE IF NOT EXISTS bridge.probe (name text PRIMARY KEY, pos text)")
+        conn.execute(
+            "INSERT INTO grants_probe VALUES (1, 'a') ON CONFLICT (id) DO UPDATE SET label = 'a'"
+        )
+        conn.execute("UPDATE grants_probe SET label = 'b' WHERE id = 1")
+        conn.execute("DELETE FROM grants_probe WHERE id = 1")
+        conn.execute("CREATE TABLE IF NOT EXISTS public.created_by_target (id int PRIMARY KEY)")
+    with pytest.raises(psycopg.OperationalError, match=r"(?i)wal ?sender"):  # wording varies
+        psycopg.connect(pg_grants["bridge_target"], replication="database").close()
+
+
+@pytest.fixture(scope="session")
+def mysql_grants(mariadb_server: LocalServer) -> dict[str, str]:
+    passwords = {user: secrets.token_urlsafe(12) for user in ("bridge_source", "bridge_target")}
+    with _mysql(mariadb_server.dsn) as conn, conn.cursor() as cur:
+        cur.execute("CREATE TABLE grants_probe (id INT PRIMARY KEY, label VARCHAR(10))")
+        script = (SQL / "mysql" / "grants.sql").read_text()
+        body = "\n".join(line for line in script.splitlines() if not line.startswith("--"))
+        for statement in filter(str.strip, body.split(";")):
+            cur.execute(statement.replace("`app`", f"`{urlsplit(mariadb_server.dsn).path[1:]}`"))
+        for user, pw in passwords.items():
+            cur.execute("ALTER USER %s@'%%' IDENTIFIED BY %s ACCOUNT UNLOCK", (user, pw))
+    return {user: _as(mariadb_server.dsn, user, pw) for user, pw in passwords.items()}
+
+
+def test_mysql_source_account_can_snapshot_and_stream(mysql_grants: dict[str, str]) -> None:
+    dsn = mysql_grants["bridge_source"]
+    with _mysql(dsn) as conn, conn.cursor() as cur:
+        cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+        cur.execute("SHOW STATUS LIKE 'binlog_snapshot_%'")
+        snapshot = {name.lower(): value for name, value in cur.fetchall()}
+        cur.execute("SELECT count(*) FROM grants_probe")
+        assert cur.fetchone() == (0,)
+        cur.execute("COMMIT")
+        with pytest.raises(pymysql.err.OperationalError) as denied:
+            cur.execute("INSERT INTO grants_probe VALUES (1, 'no')")
+        assert denied.value.args[0] == 1142  # command denied
+    with _mysql(mysql_grants["bridge_target"]) as conn, conn.cursor() as cur:
+        cur.execute("INSERT INTO grants_probe VALUES (9, 'nine')")
+    u = urlsplit(dsn)
+    stream = BinLogStreamReader(
+        connection_settings={
+            "host": u.hostname,
+            "port": u.port,
+            "user": u.username,
+            "passwd": u.password,
+        },
+        server_id=4343,
+        log_file=snapshot["binlog_snapshot_file"],
+        log_pos=int(snapshot["binlog_snapshot_position"]),
+        resume_stream=True,
+        blocking=False,
+        only_events=[WriteRowsEvent],
+        only_tables=["grants_probe"],
+    )
+    try:
+        rows = [row["values"] for event in stream for row in event.rows]
+    finally:
+        stream.close()
+    assert rows == [{"id": 9, "label": "nine"}]
+
+
+def test_mysql_target_account_can_write_and_keep_metadata(mysql_grants: dict[str, str]) -> None:
+    with _mysql(mysql_grants["bridge_target"]) as conn, conn.cursor() as cur:
+        cur.execute("CREATE DATABASE IF NOT EXISTS bridge")
+        cur.execute("CREATE TABLE IF NOT EXISTS bridge.probe (name VARCHAR(50) PRIMARY KEY)")
+        cur.execute("INSERT INTO grants_probe VALUES (2, 'x') ON DUPLICATE KEY UPDATE label = 'x'")
+        cur.execute("DELETE FROM grants_probe WHERE id = 2")
+        cur.execute("ALTER TABLE grants_probe ADD COLUMN extra INT")
+        with pytest.raises(pymysql.err.OperationalError) as denied:
+            cur.execute("SHOW MASTER STATUS")
+        assert denied.value.args[0] in (1227, 1045)  # needs BINLOG MONITOR
