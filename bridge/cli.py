@@ -142,7 +142,8 @@ def local_list(as_json: bool) -> None:
 
 
 def _print_servers(found: list[LocalServer]) -> None:
-    table = Table("engine", "version", "port", "pid", "state", "dir", "dsn")
+    table = Table("engine", "version", "port", "pid", "state", "dir")
+    table.add_column("dsn", overflow="fold")  # wrapped when narrow, never cut
     for s in found:
         state = "running" if s.is_running() else "stopped"
         table.add_row(s.engine, s.version, str(s.port), str(s.pid), state, s.directory, s.dsn)
@@ -178,11 +179,10 @@ def demo(duration: float | None) -> None:
     """
     servers = command.demo_start(_progress)
     try:
-        table = Table("role", "engine", "version", "dsn", title="dbbridge demo servers")
         roles = ("PG source", "PG target", "MariaDB source")
+        # Plain lines, not a table: a DSN must stay whole to be copied, whatever the terminal width.
         for role, s in zip(roles, servers.all(), strict=True):
-            table.add_row(role, s.engine, s.version, s.dsn)
-        Console(soft_wrap=True).print(table)
+            click.echo(f"{role} ({s.engine} {s.version}): {s.dsn}")
         _progress("press Ctrl-C to stop the servers and remove their data")
         with contextlib.suppress(KeyboardInterrupt):
             command.wait(duration)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -181,3 +182,15 @@ def test_a_directory_the_service_user_cannot_reach_is_a_one_line_error(tmp_path:
     line = _one_line_error(dbbridge("local", "start", "postgres:15", "--dir", str(private / "pg")))
     assert "not accessible to the OS user 'dbbridge'" in line
     assert not (private / "pg").exists()
+
+
+def test_demo_starts_three_servers_and_removes_them() -> None:
+    before = {e["directory"] for e in json.loads(dbbridge("local", "list", "--json").stdout)}
+    result = dbbridge("demo", "--duration", "0")
+    assert result.returncode == 0, result.stderr
+    # whole DSNs, not cut by the table
+    dsns = re.findall(r"(?:postgresql|mysql)://\w+:[\w-]+@127\.0\.0\.1:\d+/app\b", result.stdout)
+    assert [d.split(":")[0] for d in dsns] == ["postgresql", "postgresql", "mysql"], result.stdout
+    assert "demo servers stopped and removed" in result.stderr
+    after = {e["directory"] for e in json.loads(dbbridge("local", "list", "--json").stdout)}
+    assert after == before
