@@ -9,10 +9,9 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pymysql
 import pytest
-from pymysqlreplication import BinLogStreamReader
-from pymysqlreplication.row_event import WriteRowsEvent
 
 from bridge.local.servers import LocalServer
+from tests.helpers import binlog_inserted_rows, mysql_connect
 
 SQL = Path(__file__).resolve().parents[2] / "sql"
 
@@ -20,18 +19,6 @@ SQL = Path(__file__).resolve().parents[2] / "sql"
 def _as(dsn: str, user: str, password: str) -> str:
     u = urlsplit(dsn)
     return urlunsplit(u._replace(netloc=f"{user}:{password}@{u.hostname}:{u.port}"))
-
-
-def _mysql(dsn: str) -> pymysql.Connection:
-    u = urlsplit(dsn)
-    return pymysql.connect(
-        host=u.hostname,
-        port=u.port or 3306,
-        user=u.username,
-        password=u.password or "",
-        database=u.path.lstrip("/") or None,
-        autocommit=True,
-    )
 
 
 @pytest.fixture(scope="session")
@@ -83,7 +70,7 @@ def test_pg_target_role_can_write_and_keep_metadata(pg_grants: dict[str, str]) -
 @pytest.fixture(scope="session")
 def mysql_grants(mariadb_server: LocalServer) -> dict[str, str]:
     passwords = {user: secrets.token_urlsafe(12) for user in ("bridge_source", "bridge_target")}
-    with _mysql(mariadb_server.dsn) as conn, conn.cursor() as cur:
+    with mysql_connect(mariadb_server.dsn) as conn, conn.cursor() as cur:
         cur.execute("CREATE TABLE grants_probe (id INT PRIMARY KEY, label VARCHAR(10))")
         script = (SQL / "mysql" / "grants.sql").read_text()
         body = "\n".join(line for line in script.splitlines() if not line.startswith("--"))
@@ -96,7 +83,7 @@ def mysql_grants(mariadb_server: LocalServer) -> dict[str, str]:
 
 def test_mysql_source_account_can_snapshot_and_stream(mysql_grants: dict[str, str]) -> None:
     dsn = mysql_grants["bridge_source"]
-    with _mysql(dsn) as conn, conn.cursor() as cur:
+    with mysql_connect(dsn) as conn, conn.cursor() as cur:
         cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
         cur.execute("SHOW STATUS LIKE 'binlog_snapshot_%'")
         snapshot = {name.lower(): value for name, value in cur.fetchall()}
@@ -106,33 +93,19 @@ def test_mysql_source_account_can_snapshot_and_stream(mysql_grants: dict[str, st
         with pytest.raises(pymysql.err.OperationalError) as denied:
             cur.execute("INSERT INTO grants_probe VALUES (1, 'no')")
         assert denied.value.args[0] == 1142  # command denied
-    with _mysql(mysql_grants["bridge_target"]) as conn, conn.cursor() as cur:
+    with mysql_connect(mysql_grants["bridge_target"]) as conn, conn.cursor() as cur:
         cur.execute("INSERT INTO grants_probe VALUES (9, 'nine')")
-    u = urlsplit(dsn)
-    stream = BinLogStreamReader(
-        connection_settings={
-            "host": u.hostname,
-            "port": u.port,
-            "user": u.username,
-            "passwd": u.password,
-        },
-        server_id=4343,
-        log_file=snapshot["binlog_snapshot_file"],
-        log_pos=int(snapshot["binlog_snapshot_position"]),
-        resume_stream=True,
-        blocking=False,
-        only_events=[WriteRowsEvent],
-        only_tables=["grants_probe"],
+    rows = binlog_inserted_rows(
+        dsn,
+        snapshot["binlog_snapshot_file"],
+        int(snapshot["binlog_snapshot_position"]),
+        "grants_probe",
     )
-    try:
-        rows = [row["values"] for event in stream for row in event.rows]
-    finally:
-        stream.close()
     assert rows == [{"id": 9, "label": "nine"}]
 
 
 def test_mysql_target_account_can_write_and_keep_metadata(mysql_grants: dict[str, str]) -> None:
-    with _mysql(mysql_grants["bridge_target"]) as conn, conn.cursor() as cur:
+    with mysql_connect(mysql_grants["bridge_target"]) as conn, conn.cursor() as cur:
         cur.execute("CREATE DATABASE IF NOT EXISTS bridge")
         cur.execute("CREATE TABLE IF NOT EXISTS bridge.probe (name VARCHAR(50) PRIMARY KEY)")
         cur.execute("INSERT INTO grants_probe VALUES (2, 'x') ON DUPLICATE KEY UPDATE label = 'x'")

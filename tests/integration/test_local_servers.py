@@ -10,23 +10,10 @@ from urllib.parse import urlsplit
 import psycopg
 import pymysql
 import pytest
-from pymysqlreplication import BinLogStreamReader
-from pymysqlreplication.row_event import WriteRowsEvent
 
 from bridge.local.servers import LocalServer
 from bridge.testing.pytest_plugin import ServerPool
-
-
-def mysql_connect(dsn: str) -> pymysql.Connection:
-    u = urlsplit(dsn)
-    return pymysql.connect(
-        host=u.hostname,
-        port=u.port or 3306,
-        user=u.username,
-        password=u.password or "",
-        database=u.path.lstrip("/") or None,
-        autocommit=True,
-    )
+from tests.helpers import binlog_inserted_rows, mysql_connect
 
 
 def _process_uid(pid: int) -> int:
@@ -57,22 +44,7 @@ def test_mariadb_binlog_is_readable_with_column_names(mariadb_server: LocalServe
         cur.execute("SHOW MASTER STATUS")
         log_file, log_pos = cur.fetchone()[:2]  # type: ignore[index]
         cur.execute("INSERT INTO probe VALUES (7, 'seven')")
-    u = urlsplit(mariadb_server.dsn)
-    settings = {"host": u.hostname, "port": u.port, "user": u.username, "passwd": u.password}
-    stream = BinLogStreamReader(
-        connection_settings=settings,
-        server_id=4242,
-        log_file=log_file,
-        log_pos=log_pos,
-        resume_stream=True,
-        blocking=False,
-        only_events=[WriteRowsEvent],
-        only_tables=["probe"],
-    )
-    try:
-        rows = [row["values"] for event in stream for row in event.rows]
-    finally:
-        stream.close()
+    rows = binlog_inserted_rows(mariadb_server.dsn, log_file, log_pos, "probe")
     assert rows == [{"id": 7, "label": "seven"}]
 
 
