@@ -85,6 +85,7 @@ def _enc_temporal_text(tag: str, text: str, flag: str) -> JsonValue:
 
 _TAG_OF_KIND: dict[str, str] = {
     "date": "$date",
+    "time": "$time",
     "timestamp": "$timestamp",
     "timestamptz": "$timestamptz",
 }
@@ -152,7 +153,7 @@ _DECODERS: dict[str, Callable[[dict[str, Any]], Value]] = {
     "$date": _dec_temporal("$date", "date", dt.date.fromisoformat),
     "$timestamp": _dec_temporal("$timestamp", "timestamp", dt.datetime.fromisoformat),
     "$timestamptz": _dec_temporal("$timestamptz", "timestamptz", dt.datetime.fromisoformat),
-    "$time": lambda o: dt.time.fromisoformat(o["$time"]),
+    "$time": _dec_temporal("$time", "time", dt.time.fromisoformat),
     "$timetz": lambda o: dt.time.fromisoformat(o["$timetz"]),
     "$uuid": lambda o: uuid.UUID(o["$uuid"]),
     "$json": lambda o: Json(o["$json"]),

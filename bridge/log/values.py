@@ -16,8 +16,8 @@ would hold ambiguously:
   MySQL TIME, which may exceed 24 hours or be negative.
 - `ZeroDate`: a MySQL zero or partly zero date ('0000-00-00', '2024-00-15'), flagged and kept as
   written: never silently turned into NULL or a real date.
-- `SpecialTemporal`: a date or timestamp Python cannot represent (PostgreSQL 'infinity',
-  '-infinity', BC dates, years past 9999), kept as the server's text.
+- `SpecialTemporal`: a date, time or timestamp Python cannot represent (PostgreSQL 'infinity',
+  '-infinity', BC dates, years past 9999, the time '24:00:00'), kept as the server's text.
 - `MysqlSet`: a MySQL SET value, the set of its members.
 """
 
@@ -93,7 +93,7 @@ class Interval:
         return cls(0, 0, (value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds)
 
 
-TemporalKind: TypeAlias = Literal["date", "timestamp", "timestamptz"]
+TemporalKind: TypeAlias = Literal["date", "time", "timestamp", "timestamptz"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,10 +108,10 @@ class ZeroDate:
 
 @dataclass(frozen=True, slots=True)
 class SpecialTemporal:
-    """A date or timestamp outside Python's range: 'infinity', '-infinity', BC, year > 9999."""
+    """A temporal value outside Python's range: infinity, BC, year > 9999, '24:00:00'."""
 
     kind: TemporalKind
-    """'date', 'timestamp' (without zone) or 'timestamptz'."""
+    """'date', 'time', 'timestamp' (without zone) or 'timestamptz'."""
     text: str
     """The server's text in ISO style, e.g. 'infinity' or '0044-03-15 BC'."""
 

@@ -95,8 +95,10 @@ scalars = st.one_of(
     ),
     st.builds(
         SpecialTemporal,
-        st.sampled_from(["date", "timestamp", "timestamptz"]),
-        st.sampled_from(["infinity", "-infinity", "0044-03-15 BC", "12000-01-01 00:00:00+00"]),
+        st.sampled_from(["date", "time", "timestamp", "timestamptz"]),
+        st.sampled_from(
+            ["infinity", "-infinity", "0044-03-15 BC", "12000-01-01 00:00:00+00", "24:00:00"]
+        ),
     ),
     st.frozensets(st.text(min_size=1, max_size=8)).map(MysqlSet),
 )
