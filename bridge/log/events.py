@@ -58,8 +58,8 @@ class TableName:
 class ColumnType:
     """An engine-neutral column type, with the source's own declaration kept beside it.
 
-    `kind` is one of: bool, int, uint, decimal, float, text, bytes, date, time, timestamp,
-    timestamptz, interval, uuid, json, enum, set, bits, array, other.
+    `kind` is one of: bool, int, uint, decimal, float, text, bytes, date, time, timetz,
+    timestamp, timestamptz, interval, uuid, json, enum, set, bits, array, other.
     """
 
     kind: str
