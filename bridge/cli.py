@@ -11,9 +11,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from typing import Any, TypeVar
 
@@ -24,6 +25,7 @@ from rich.table import Table
 from bridge import __version__, command
 from bridge.errors import EXIT_CONFIG, EXIT_RUNTIME, BridgeError
 from bridge.local.servers import LocalServer
+from bridge.log.jsonl import encode_event
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -59,6 +61,56 @@ def cli() -> None:
     Exit codes: 0 ok, 1 verification differences, 2 usage or configuration error, 3 runtime
     failure.
     """
+
+
+# -------------------------------------------------------------------------------------------- log
+
+
+@cli.command("log")
+@click.option("--source", required=True, metavar="DSN", help="Source URL (postgresql://…).")
+@click.option(
+    "--slot",
+    help="Read this existing logical slot without consuming it [default: a temporary one].",
+)
+@click.option(
+    "--publication",
+    default="dbbridge",
+    show_default=True,
+    help="Publication to read; created for all tables when missing.",
+)
+@click.option("--from", "start", metavar="POS", help="Start position (LSN, e.g. 0/16B3748).")
+@click.option("--limit", type=click.IntRange(min=1), help="Stop after N events.")
+def log_command(
+    source: str, slot: str | None, publication: str, start: str | None, limit: int | None
+) -> None:
+    """Print the source's changes as the common log, one JSON object per line.
+
+    Without --slot, a temporary slot shows changes from now on. Ctrl-C or SIGTERM stops it.
+    The format is docs/log-format.md.
+    """
+    events = command.log(
+        source, slot=slot, publication=publication, start=start, limit=limit, on_start=_progress
+    )
+    with _stop_on_signals():
+        for event in events:
+            click.echo(encode_event(event))
+            sys.stdout.flush()
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """SIGTERM behaves as Ctrl-C; either ends a streaming command cleanly with exit 0."""
+
+    def raise_interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, raise_interrupt)
+    try:
+        yield
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 # ------------------------------------------------------------------------------------------ local

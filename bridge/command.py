@@ -6,13 +6,18 @@ tests call these functions directly. Nothing here calls `sys.exit` or prints to 
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+from bridge.dsn import parse_dsn
 from bridge.errors import ConfigError
 from bridge.local import servers
 from bridge.local.servers import EngineSpec, LocalServer
+from bridge.log.events import Event
+from bridge.positions import Lsn
+from bridge.readers.postgres import PostgresReader
 
 DEFAULT_INSTALL = ("mariadb", "postgres:13", "postgres:15", "postgres:16", "postgres:17")
 
@@ -26,6 +31,50 @@ def parse_settings(items: Sequence[str]) -> dict[str, str]:
             raise ConfigError(f"--set takes name=value, not {item!r}")
         out[name.strip()] = value.strip()
     return out
+
+
+def log(
+    source: str,
+    *,
+    slot: str | None = None,
+    publication: str = "dbbridge",
+    start: str | None = None,
+    limit: int | None = None,
+    on_start: Callable[[str], None] = lambda _: None,
+) -> Iterator[Event]:
+    """The source's changes as common-log events, from now (a temporary slot) or from `slot`.
+
+    A viewer: it never confirms a position, so it consumes nothing from a named slot.
+    """
+    dsn = parse_dsn(source, role="--source")
+    if dsn.family != "postgres":
+        raise ConfigError(
+            "reading MySQL/MariaDB sources is not available yet in this version",
+            hint="see the README's status table",
+        )
+    try:
+        start_lsn = Lsn.parse(start) if start else None
+    except ValueError as e:
+        raise ConfigError(f"--from: {e}") from None
+    reader = PostgresReader(
+        dsn.url,
+        slot=slot or f"dbbridge_log_{os.getpid()}",
+        publication=publication,
+        temporary_slot=slot is None,
+    )
+    try:
+        begin = reader.open(start_lsn)
+        on_start(f"streaming {dsn} from {begin} (slot {reader.slot}, publication {publication})")
+        count = 0
+        for event in reader.events(idle_timeout=1.0):
+            if event is None:
+                continue
+            yield event
+            count += 1
+            if limit is not None and count >= limit:
+                return
+    finally:
+        reader.close()
 
 
 def local_start(

@@ -65,11 +65,23 @@ class XLogData:
     payload: bytes
 
 
+_AUTH_FAILURES = ("password authentication failed", "no pg_hba.conf entry", 'role "')
+
+
 def _connect(dsn: str, **kwargs: object) -> psycopg.Connection[tuple[object, ...]]:
     try:
         return psycopg.connect(dsn, autocommit=True, **kwargs)  # type: ignore[arg-type]
     except psycopg.OperationalError as e:
-        raise SourceError(f"cannot connect to the source: {str(e).strip()}", retryable=True) from e
+        reason = " ".join(str(e).split())  # libpq's message spans lines
+        # A bad password or a missing pg_hba entry is not transient. psycopg gives no SQLSTATE
+        # for a failed connection, so libpq's wording is the fallback.
+        if e.sqlstate in ("28P01", "28000") or any(m in reason for m in _AUTH_FAILURES):
+            raise ConfigError(
+                f"the source refused the login: {reason}",
+                hint="check the user and password in the DSN and the server's pg_hba.conf",
+                sqlstate=e.sqlstate,
+            ) from e
+        raise SourceError(f"cannot connect to the source: {reason}", retryable=True) from e
 
 
 class ReplicationConnection:
@@ -183,6 +195,8 @@ class _RelationState:
 class _Streamed:
     """A streamed (in-progress) transaction being reassembled: events by subtransaction xid."""
 
+    first_lsn: int
+    """Where the first segment started: the reassembled Begin's position."""
     events: list[tuple[int, Event]] = field(default_factory=list)
 
 
@@ -195,6 +209,7 @@ class EventBuilder:
         self._relations: dict[int, _RelationState] = {}
         self._begin: Begin | None = None  # held until we know whether an Origin follows
         self._origin: str | None = None
+        self._xid: int | None = None
         self._streams: dict[int, _Streamed] = {}
         self._stream_xid: int | None = None
         self.streamed_transactions = 0
@@ -204,6 +219,7 @@ class EventBuilder:
         """Events completed by `msg` (received at WAL position `lsn`)."""
         if isinstance(msg, po.Begin):
             self._origin = None
+            self._xid = msg.xid
             self._begin = Begin(
                 self.source, Lsn(lsn), str(msg.xid), msg.commit_time, Lsn(msg.final_lsn)
             )
@@ -220,9 +236,9 @@ class EventBuilder:
             self._begin = None
         if isinstance(msg, po.Commit):
             out.append(
-                self._commit(msg.commit_lsn, msg.end_lsn, msg.commit_time, None, self._origin)
+                self._commit(msg.commit_lsn, msg.end_lsn, msg.commit_time, self._xid, self._origin)
             )
-            self._origin = None
+            self._origin = self._xid = None
             return out
         out.extend(self._body(msg, lsn))
         return out
@@ -242,7 +258,7 @@ class EventBuilder:
     def _body(self, msg: po.PgMessage, lsn: int) -> list[Event]:
         if isinstance(msg, po.StreamStart):
             self._stream_xid = msg.xid
-            self._streams.setdefault(msg.xid, _Streamed())
+            self._streams.setdefault(msg.xid, _Streamed(lsn))
             return []
         if isinstance(msg, po.StreamStop):
             self._stream_xid = None
@@ -256,9 +272,15 @@ class EventBuilder:
                     stream.events = [(x, e) for x, e in stream.events if x != msg.subxid]
             return []
         if isinstance(msg, po.StreamCommit):
-            stream = self._streams.pop(msg.xid, _Streamed())
+            stream = self._streams.pop(msg.xid, _Streamed(lsn))
             self.streamed_transactions += 1
-            begin = Begin(self.source, Lsn(lsn), str(msg.xid), msg.commit_time, Lsn(msg.commit_lsn))
+            begin = Begin(
+                self.source,
+                Lsn(stream.first_lsn),
+                str(msg.xid),
+                msg.commit_time,
+                Lsn(msg.commit_lsn),
+            )
             commit = self._commit(msg.commit_lsn, msg.end_lsn, msg.commit_time, msg.xid, None)
             return [begin, *(e for _, e in stream.events), commit]
         events = self._change(msg, lsn)
@@ -410,6 +432,7 @@ class PostgresReader:
         self.proto_version = 2 if self.version_num >= 140000 else 1
         self.decoder = po.PgOutputDecoder(self.proto_version)
         self.start_lsn: Lsn | None = None
+        self._last_lsn = 0
 
     def open(self, start: Lsn | None = None) -> Lsn:
         """Check or create the publication and slot, and start streaming; returns the start LSN."""
@@ -431,6 +454,7 @@ class PostgresReader:
             self.slot, begin, publication=self.publication, proto_version=self.proto_version
         )
         self.start_lsn = begin
+        self._last_lsn = begin.value
         return begin
 
     def _slot_state(self) -> tuple[object, ...] | None:
@@ -457,8 +481,12 @@ class PostgresReader:
             if data is None:
                 yield None
                 continue
-            msg = self.decoder.decode(data.payload, lsn=data.wal_start)
-            yield from self.builder.feed(msg, data.wal_start)
+            # Messages that are not changes (Relation, Type, Commit…) may come with WAL start 0;
+            # they take the position of what came before, which keeps positions ordered.
+            lsn = data.wal_start or self._last_lsn
+            self._last_lsn = lsn
+            msg = self.decoder.decode(data.payload, lsn=lsn)
+            yield from self.builder.feed(msg, lsn)
 
     def confirm(self, lsn: Lsn) -> None:
         self.repl.confirm(lsn)

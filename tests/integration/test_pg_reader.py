@@ -153,6 +153,10 @@ def test_typed_events_in_commit_order(source_dsn: str) -> None:
     truncate = next(e for e in events if isinstance(e, Truncate))
     assert [str(t) for t in truncate.relations] == ["public.kinds"]
 
+    # Positions never go back within the stream; commits carry their transaction's xid.
+    positions = [e.position for e in events]
+    assert all(isinstance(p, Lsn) and p.value > 0 for p in positions)
+    assert positions == sorted(positions)
     # Transactions are contiguous and in commit order.
     bounds = [e for e in events if isinstance(e, Begin | Commit)]
     assert [type(e) for e in bounds] == [Begin, Commit] * 5
@@ -165,6 +169,7 @@ def test_typed_events_in_commit_order(source_dsn: str) -> None:
         assert isinstance(c.commit_position, Lsn)
         assert b.commit_position < c.commit_position
         assert b.xid is not None
+        assert c.xid == b.xid
 
 
 def test_streamed_transaction_arrives_whole_and_in_order(source_dsn: str, pg_major: int) -> None:
@@ -197,6 +202,8 @@ def test_streamed_transaction_arrives_whole_and_in_order(source_dsn: str, pg_maj
     kinds = [type(e).__name__ for e in events]
     assert kinds[0] == "Begin"
     assert kinds[-1] == "Commit"
+    positions = [e.position for e in events]
+    assert positions == sorted(positions)  # the whole reassembled transaction is ordered
     ids = [e.after[0] for e in events if isinstance(e, Insert)]
     assert ids == [*range(1, 5001), 5001]  # the aborted subtransaction's row is gone
 

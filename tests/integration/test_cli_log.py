@@ -1,0 +1,105 @@
+"""`dbbridge log` as a user runs it: live changes as valid JSON Lines, clean stops, clear errors."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from decimal import Decimal
+from importlib import resources
+from urllib.parse import urlsplit
+
+import jsonschema
+import psycopg
+import pytest
+
+from bridge.local.servers import LocalServer
+from bridge.log import Commit, Insert, Update
+from bridge.log.jsonl import decode_event
+
+SCHEMA = json.loads(resources.files("bridge.log").joinpath("log-format.schema.json").read_text())
+
+
+def start_log(dsn: str, *args: str) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bridge", "log", "--source", dsn, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    line = proc.stderr.readline()  # printed once the slot exists: changes from now on are seen
+    assert line.startswith("streaming "), line + proc.stderr.read()
+    password = urlsplit(dsn).password
+    assert password
+    assert password not in line  # the DSN is shown without its password
+    return proc
+
+
+def test_log_prints_live_changes_then_stops_at_the_limit(pg15_server: LocalServer) -> None:
+    with psycopg.connect(pg15_server.dsn, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE log_cli (id bigint PRIMARY KEY, amount numeric(12,2), note text)"
+        )
+        proc = start_log(pg15_server.dsn, "--limit", "7")
+        conn.execute("INSERT INTO log_cli VALUES (9007199254740993, 12.50, 'ü')")
+        conn.execute("UPDATE log_cli SET note = NULL")
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    lines = out.splitlines()
+    kinds = [json.loads(line)["type"] for line in lines]
+    assert kinds == ["begin", "relation", "insert", "commit", "begin", "update", "commit"]
+    for line in lines:
+        jsonschema.validate(json.loads(line), SCHEMA)
+    events = [decode_event(line) for line in lines]
+    insert = next(e for e in events if isinstance(e, Insert))
+    assert insert.after == (9007199254740993, Decimal("12.50"), "ü")
+    update = next(e for e in events if isinstance(e, Update))
+    assert update.after == (9007199254740993, Decimal("12.50"), None)
+    assert sum(isinstance(e, Commit) for e in events) == 2
+
+
+def test_sigterm_stops_the_log_cleanly(pg15_server: LocalServer) -> None:
+    proc = start_log(pg15_server.dsn)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+
+
+@pytest.mark.parametrize(
+    ("source", "needle"),
+    [
+        ("postgresql://u:pw@127.0.0.1:notaport/db", "malformed --source"),
+        ("oracle://u:pw@127.0.0.1/db", "unknown scheme"),
+        ("mysql://u:pw@127.0.0.1:3306/db", "not available yet"),
+    ],
+)
+def test_bad_sources_are_one_line_exit_2(source: str, needle: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bridge", "log", "--source", source],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert needle in result.stderr
+    assert ":pw@" not in result.stderr  # never the password
+
+
+def test_a_wrong_password_is_a_configuration_error(pg15_server: LocalServer) -> None:
+    u = urlsplit(pg15_server.dsn)
+    bad = pg15_server.dsn.replace(f":{u.password}@", ":wrong@")
+    result = subprocess.run(
+        [sys.executable, "-m", "bridge", "log", "--source", bad],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "refused the login" in result.stderr
+    assert ":wrong@" not in result.stderr  # the DSN's password is never echoed
