@@ -37,6 +37,17 @@ def start_log(dsn: str, *args: str) -> subprocess.Popen[str]:
     return proc
 
 
+def run_log(source: str) -> subprocess.CompletedProcess[str]:
+    """`dbbridge log` that is expected to fail before streaming."""
+    return subprocess.run(
+        [sys.executable, "-m", "bridge", "log", "--source", source],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def test_log_prints_live_changes_then_stops_at_the_limit(pg15_server: LocalServer) -> None:
     with psycopg.connect(pg15_server.dsn, autocommit=True) as conn:
         conn.execute(
@@ -76,13 +87,7 @@ def test_sigterm_stops_the_log_cleanly(pg15_server: LocalServer) -> None:
     ],
 )
 def test_bad_sources_are_one_line_exit_2(source: str, needle: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "bridge", "log", "--source", source],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_log(source)
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
     assert needle in result.stderr
@@ -92,13 +97,7 @@ def test_bad_sources_are_one_line_exit_2(source: str, needle: str) -> None:
 def test_a_wrong_password_is_a_configuration_error(pg15_server: LocalServer) -> None:
     u = urlsplit(pg15_server.dsn)
     bad = pg15_server.dsn.replace(f":{u.password}@", ":wrong@")
-    result = subprocess.run(
-        [sys.executable, "-m", "bridge", "log", "--source", bad],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_log(bad)
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
     assert "refused the login" in result.stderr
