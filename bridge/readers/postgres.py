@@ -422,8 +422,12 @@ class PostgresReader:
         self.temporary_slot = temporary_slot
         self.session_options = session_options
         self.sql = _connect(dsn, options=session_options)
-        self.version, self.version_num = check_source(self.sql)
-        self.repl = ReplicationConnection(dsn, options=session_options)
+        try:
+            self.version, self.version_num = check_source(self.sql)
+            self.repl = ReplicationConnection(dsn, options=session_options)
+        except BaseException:
+            self.sql.close()  # a refused source leaves no connection behind
+            raise
         system_id, _, _ = self.repl.identify_system()
         self.source = SourceId("postgres", system_id, self.version)
         self.catalog = Catalog(self.sql)
