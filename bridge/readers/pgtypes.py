@@ -47,7 +47,7 @@ def _special(kind: TemporalKind, parse: Callable[[str], Value]) -> TextDecoder:
 
     def decode(b: bytes) -> Value:
         text = b.decode("ascii")
-        if (text[0] in "-i" and text.lstrip("-") == "infinity") or text.endswith(" BC"):
+        if text in ("infinity", "-infinity") or text.endswith(" BC"):
             return SpecialTemporal(kind, text)
         try:
             return parse(text)

@@ -17,6 +17,7 @@ import pytest
 from bridge.local.servers import LocalServer
 from bridge.log import Commit, Insert, Update
 from bridge.log.jsonl import decode_event
+from tests.integration.test_pg_reader import drop_slot
 
 SCHEMA = json.loads(resources.files("bridge.log").joinpath("log-format.schema.json").read_text())
 
@@ -102,3 +103,31 @@ def test_a_wrong_password_is_a_configuration_error(pg15_server: LocalServer) -> 
     assert len(result.stderr.strip().splitlines()) == 1
     assert "refused the login" in result.stderr
     assert ":wrong@" not in result.stderr  # the DSN's password is never echoed
+
+
+def test_reading_a_named_slot_consumes_nothing(pg15_server: LocalServer) -> None:
+    slot = "log_keeps"
+    with psycopg.connect(pg15_server.dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS log_keep (id int PRIMARY KEY)")
+        conn.execute("SELECT pg_create_logical_replication_slot(%s, 'pgoutput')", (slot,))
+        before = conn.execute(
+            "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = %s", (slot,)
+        ).fetchone()
+        conn.execute("INSERT INTO log_keep VALUES (1)")
+    try:
+        runs = []
+        for _ in range(2):  # the same change, twice: the first read took nothing away
+            proc = start_log(pg15_server.dsn, "--slot", slot, "--limit", "4")
+            out, err = proc.communicate(timeout=60)
+            assert proc.returncode == 0, err
+            runs.append([json.loads(line) for line in out.splitlines()])
+        assert [e["type"] for e in runs[0]] == ["begin", "relation", "insert", "commit"]
+        assert runs[0] == runs[1]
+        with psycopg.connect(pg15_server.dsn, autocommit=True) as conn:
+            after = conn.execute(
+                "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = %s",
+                (slot,),
+            ).fetchone()
+        assert after == before
+    finally:
+        drop_slot(pg15_server.dsn, slot)
