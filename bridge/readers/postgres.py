@@ -18,7 +18,7 @@ import datetime as dt
 import select
 import struct
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import psycopg
@@ -146,12 +146,14 @@ class ReplicationConnection:
         while True:
             nbytes, data = pgconn.get_copy_data(1)
             if nbytes == 0:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return None
-                select.select([pgconn.socket], [], [], left)
-                pgconn.consume_input()
-                continue
+                left = max(0.0, deadline - time.monotonic())
+                # Even with no time left, take in what already sits in the socket: a caller
+                # polling with timeout 0 must still see data that has arrived.
+                ready, _, _ = select.select([pgconn.socket], [], [], left)
+                if ready:
+                    pgconn.consume_input()
+                    continue
+                return None
             if nbytes < 0:
                 message = pgconn.get_error_message().strip()
                 raise SourceError(f"the replication stream ended: {message}", retryable=True)
@@ -438,12 +440,27 @@ class PostgresReader:
         self.start_lsn: Lsn | None = None
         self._last_lsn = 0
 
-    def open(self, start: Lsn | None = None) -> Lsn:
-        """Check or create the publication and slot, and start streaming; returns the start LSN."""
+    def open(
+        self,
+        start: Lsn | None = None,
+        *,
+        on_snapshot: Callable[[str, Lsn], None] | None = None,
+    ) -> Lsn:
+        """Check or create the publication and slot, and start streaming; returns the start LSN.
+
+        When the slot is created here and `on_snapshot` is given, it is called with the exported
+        snapshot's name and the slot's consistent point before streaming starts: a copy made in
+        that snapshot plus the stream from that point has no gap and no duplicate. The snapshot
+        lives only until streaming starts, so the copy must have imported it by then.
+        """
         ensure_publication(self.sql, self.publication, self.tables)
         row = self._slot_state()
         if row is None:
-            consistent, _ = self.repl.create_slot(self.slot, temporary=self.temporary_slot)
+            consistent, snapshot = self.repl.create_slot(self.slot, temporary=self.temporary_slot)
+            if on_snapshot is not None:
+                if snapshot is None:
+                    raise SourceError(f"slot {self.slot!r} was created without a snapshot")
+                on_snapshot(snapshot, consistent)
             begin = start or consistent
         else:
             if row[1] is not None:
@@ -460,6 +477,18 @@ class PostgresReader:
         self.start_lsn = begin
         self._last_lsn = begin.value
         return begin
+
+    def slot_exists(self) -> bool:
+        row = self.sql.execute(
+            "SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", (self.slot,)
+        ).fetchone()
+        return row is not None
+
+    def drop_slot(self) -> None:
+        """Drop our slot if it exists (waiting, like `open`, for a dying walsender to let go)."""
+        row = self._slot_state()
+        if row is not None:
+            self.sql.execute("SELECT pg_drop_replication_slot(%s)", (self.slot,))
 
     def _slot_state(self) -> tuple[object, ...] | None:
         """(confirmed_flush_lsn, active_pid) of our slot, None when it does not exist.
