@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import select
 import struct
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 
 import psycopg
 from psycopg import pq, sql
@@ -42,6 +43,7 @@ from bridge.positions import Lsn
 from bridge.readers import pgoutput as po
 from bridge.readers.pgcatalog import Catalog
 from bridge.readers.pgtypes import TextDecoder
+from bridge.readers.spill import DEFAULT_MEMORY_EVENTS, SpillBuffer
 
 # Session settings for the walsender, whose output functions format the text values we parse
 # (bridge.readers.pgtypes), as the native apply worker sets them.
@@ -199,15 +201,20 @@ class _Streamed:
 
     first_lsn: int
     """Where the first segment started: the reassembled Begin's position."""
-    events: list[tuple[int, Event]] = field(default_factory=list)
+    buffer: SpillBuffer
+    """Its events so far, spilled to a temporary file past the builder's memory limit."""
 
 
 class EventBuilder:
     """Turns decoded pgoutput messages into common-log events, in commit order."""
 
-    def __init__(self, source: SourceId, catalog: Catalog) -> None:
+    def __init__(
+        self, source: SourceId, catalog: Catalog, *, spill_events: int = DEFAULT_MEMORY_EVENTS
+    ) -> None:
         self.source = source
         self.catalog = catalog
+        self.spill_events = spill_events
+        """Events of one streamed transaction kept in memory; more go to a temporary file."""
         self._relations: dict[int, _RelationState] = {}
         self._begin: Begin | None = None  # held until we know whether an Origin follows
         self._origin: str | None = None
@@ -216,34 +223,38 @@ class EventBuilder:
         self._stream_xid: int | None = None
         self.streamed_transactions = 0
         """Transactions the server streamed while in progress (protocol 2), for metrics."""
+        self.spilled_transactions = 0
+        """Streamed transactions that outgrew `spill_events` and went partly to disk."""
 
-    def feed(self, msg: po.PgMessage, lsn: int) -> list[Event]:
-        """Events completed by `msg` (received at WAL position `lsn`)."""
+    def feed(self, msg: po.PgMessage, lsn: int) -> Iterable[Event]:
+        """Events completed by `msg` (received at WAL position `lsn`).
+
+        Iterate over the result before feeding the next message. A Stream Commit returns a lazy
+        iterator over the whole reassembled transaction, read back from its spill file chunk by
+        chunk, so memory stays bounded however large the transaction.
+        """
         if isinstance(msg, po.Begin):
             self._origin = None
             self._xid = msg.xid
             self._begin = Begin(
                 self.source, Lsn(lsn), str(msg.xid), msg.commit_time, Lsn(msg.final_lsn)
             )
-            return []
+            return ()
         if isinstance(msg, po.Origin):
             # Origin follows Begin: the held Begin takes its name (loop prevention).
             self._origin = msg.name
             if self._begin is not None:
                 self._begin = dataclasses.replace(self._begin, origin=msg.name)
-            return []
-        out: list[Event] = []
-        if self._begin is not None:
-            out.append(self._begin)
-            self._begin = None
+            return ()
+        begin, self._begin = self._begin, None
         if isinstance(msg, po.Commit):
-            out.append(
-                self._commit(msg.commit_lsn, msg.end_lsn, msg.commit_time, self._xid, self._origin)
+            commit = self._commit(
+                msg.commit_lsn, msg.end_lsn, msg.commit_time, self._xid, self._origin
             )
             self._origin = self._xid = None
-            return out
-        out.extend(self._body(msg, lsn))
-        return out
+            return (commit,) if begin is None else (begin, commit)
+        body = self._body(msg, lsn)
+        return body if begin is None else itertools.chain((begin,), body)
 
     def _commit(
         self, commit_lsn: int, end_lsn: int, when: dt.datetime, xid: int | None, origin: str | None
@@ -257,25 +268,29 @@ class EventBuilder:
             origin,
         )
 
-    def _body(self, msg: po.PgMessage, lsn: int) -> list[Event]:
+    def _body(self, msg: po.PgMessage, lsn: int) -> Iterable[Event]:
         if isinstance(msg, po.StreamStart):
             self._stream_xid = msg.xid
-            self._streams.setdefault(msg.xid, _Streamed(lsn))
-            return []
+            if msg.xid not in self._streams:
+                buffer = SpillBuffer(msg.xid, memory_events=self.spill_events)
+                self._streams[msg.xid] = _Streamed(lsn, buffer)
+            return ()
         if isinstance(msg, po.StreamStop):
             self._stream_xid = None
-            return []
+            return ()
         if isinstance(msg, po.StreamAbort):
             stream = self._streams.get(msg.xid)
             if stream is not None:
+                stream.buffer.abort(msg.subxid)  # the top xid: the whole transaction
                 if msg.subxid == msg.xid:
                     del self._streams[msg.xid]
-                else:
-                    stream.events = [(x, e) for x, e in stream.events if x != msg.subxid]
-            return []
+            return ()
         if isinstance(msg, po.StreamCommit):
-            stream = self._streams.pop(msg.xid, _Streamed(lsn))
+            stream = self._streams.pop(msg.xid, None)
+            if stream is None:
+                stream = _Streamed(lsn, SpillBuffer(msg.xid, memory_events=self.spill_events))
             self.streamed_transactions += 1
+            self.spilled_transactions += stream.buffer.spilled
             begin = Begin(
                 self.source,
                 Lsn(stream.first_lsn),
@@ -284,13 +299,19 @@ class EventBuilder:
                 Lsn(msg.commit_lsn),
             )
             commit = self._commit(msg.commit_lsn, msg.end_lsn, msg.commit_time, msg.xid, None)
-            return [begin, *(e for _, e in stream.events), commit]
+            return itertools.chain((begin,), stream.buffer.replay(), (commit,))
         events = self._change(msg, lsn)
-        xid = getattr(msg, "xid", None)
-        if xid is not None and self._stream_xid is not None:
-            self._streams[self._stream_xid].events.extend((xid, e) for e in events)
-            return []
-        return events
+        if self._stream_xid is None:
+            return events
+        # Inside a stream segment each change carries the xid of the (sub)transaction that made
+        # it. A Relation is the exception to keep: pgoutput sends it once per streamed
+        # transaction, tagged with whichever subtransaction first touched the table, and does
+        # not send it again after that subtransaction aborts, so it belongs to the whole.
+        subxid = getattr(msg, "xid", None)
+        if subxid is None or isinstance(msg, po.Relation):
+            subxid = self._stream_xid
+        self._streams[self._stream_xid].buffer.extend(subxid, events)
+        return ()
 
     def _change(self, msg: po.PgMessage, lsn: int) -> list[Event]:  # noqa: PLR0911 - per kind
         if isinstance(msg, po.Relation):
