@@ -9,6 +9,7 @@ Machine-readable results (a DSN, JSON) go to stdout; progress and messages go to
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import signal
@@ -26,6 +27,7 @@ from bridge import __version__, command
 from bridge.errors import EXIT_CONFIG, EXIT_RUNTIME, BridgeError
 from bridge.local.servers import LocalServer
 from bridge.log.jsonl import encode_event
+from bridge.pipeline import Options
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -111,6 +113,168 @@ def _stop_on_signals() -> Iterator[None]:
         pass
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+# -------------------------------------------------------------------------------------------- run
+
+
+@cli.command()
+@click.option("--source", required=True, metavar="DSN", help="Source URL (postgresql://…).")
+@click.option("--target", required=True, metavar="DSN", help="Target URL (postgresql://…).")
+@click.option(
+    "--tables",
+    multiple=True,
+    metavar="PATTERN",
+    help="SCHEMA.TABLE to replicate, * and ? allowed, repeatable [default: every user table,"
+    " and tables created later].",
+)
+@click.option("--no-snapshot", is_flag=True, help="Skip the initial copy: changes from now on.")
+@click.option(
+    "--name",
+    default="default",
+    show_default=True,
+    help="Pipeline name: the checkpoint on the target, slot and publication dbbridge_NAME.",
+)
+@click.option(
+    "--batch-rows",
+    type=click.IntRange(min=1),
+    default=50_000,
+    show_default=True,
+    help="Rows per target transaction (many source transactions each).",
+)
+@click.option(
+    "--copy-workers",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="Tables copied in parallel during the snapshot.",
+)
+@click.option(
+    "--retry-for",
+    type=click.FloatRange(min=0),
+    default=300.0,
+    show_default=True,
+    help="Seconds to keep retrying transient faults (a server restart, a dropped connection).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+def run(  # noqa: PLR0917 - click passes each option as an argument
+    source: str,
+    target: str,
+    tables: tuple[str, ...],
+    no_snapshot: bool,
+    name: str,
+    batch_rows: int,
+    copy_workers: int,
+    retry_for: float,
+    quiet: bool,
+) -> None:
+    """Replicate SOURCE into TARGET: copy the tables (unless --no-snapshot), then stream changes
+    until stopped. SIGTERM or Ctrl-C finishes the batch, records the checkpoint and exits 0.
+
+    Each target transaction records the source position it reached, so a restart (even after
+    kill -9) resumes exactly there: no change is lost or applied twice.
+    """
+    from bridge import progress  # noqa: PLC0415 - rich's live display only for this command
+
+    options = Options(
+        name=name,
+        tables=tables,
+        snapshot=not no_snapshot,
+        batch_rows=batch_rows,
+        chunk_rows=min(20_000, batch_rows),
+        copy_workers=copy_workers,
+        retry_for=retry_for,
+    )
+    display = progress.RunDisplay(err_console, quiet=quiet)
+    pipe = command.pipeline(
+        source,
+        target,
+        options,
+        on_status=display.status,
+        on_copy=display.copy,
+        on_notice=display.notice,
+    )
+
+    def stop(_signum: int, _frame: object) -> None:
+        pipe.stop()
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        with display:
+            final = pipe.run()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    _progress(
+        f"stopped at {final.position or 'the start'}: {final.transactions} transactions,"
+        f" {final.changes} changes applied this run"
+    )
+
+
+@cli.command()
+@click.option("--target", required=True, metavar="DSN", help="Target URL.")
+def init(target: str) -> None:
+    """Create or upgrade bridge's metadata schema (schema `bridge`) on the target.
+
+    `dbbridge run` does this itself; run it ahead to grant less at run time.
+    """
+    before, after = command.init(target)
+    click.echo(f"metadata schema: {before} -> {after}" if before != after else f"current ({after})")
+
+
+@cli.command()
+@click.option("--target", required=True, metavar="DSN", help="Target URL.")
+@click.option("--source", metavar="DSN", help="Also show how far behind the source's head each is.")
+@click.option("--name", help="Only this pipeline.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def status(target: str, source: str | None, name: str | None, as_json: bool) -> None:
+    """Pipelines replicating into TARGET: positions, lag, counts."""
+    found = command.status(target, source=source, name=name)
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "pipeline": p.checkpoint.pipeline,
+                        "source_engine": p.checkpoint.source_engine,
+                        "source_system_id": p.checkpoint.source_system_id,
+                        "phase": p.checkpoint.phase,
+                        "position": p.checkpoint.position,
+                        "source_head": p.source_head,
+                        "behind_bytes": p.behind_bytes,
+                        "commit_time": _iso(p.checkpoint.commit_time),
+                        "applied_at": _iso(p.checkpoint.applied_at),
+                        "lag_seconds": p.lag_seconds,
+                        "idle_seconds": p.idle_seconds,
+                        "transactions": p.checkpoint.transactions,
+                        "changes": p.checkpoint.changes,
+                    }
+                    for p in found
+                ],
+                indent=2,
+            )
+        )
+        return
+    if not found:
+        click.echo("no pipelines on this target")
+        return
+    table = Table("pipeline", "phase", "position", "behind", "lag", "applied", "txns", "changes")
+    for p in found:
+        table.add_row(
+            p.checkpoint.pipeline,
+            p.checkpoint.phase,
+            p.checkpoint.position,
+            "" if p.behind_bytes is None else f"{p.behind_bytes} B",
+            "" if p.lag_seconds is None else f"{p.lag_seconds:.3f} s",
+            f"{p.idle_seconds:.1f} s ago",
+            str(p.checkpoint.transactions),
+            str(p.checkpoint.changes),
+        )
+    Console(soft_wrap=True).print(table)
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
 
 
 # ------------------------------------------------------------------------------------------ local

@@ -11,11 +11,16 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+import psycopg
+
+from bridge import metadata
+from bridge.appliers.postgres import Checkpoint, list_checkpoints
 from bridge.dsn import parse_dsn
-from bridge.errors import ConfigError
+from bridge.errors import ApplyError, ConfigError
 from bridge.local import servers
 from bridge.local.servers import EngineSpec, LocalServer
 from bridge.log.events import Event
+from bridge.pipeline import Options, Pipeline
 from bridge.positions import Lsn
 from bridge.readers.postgres import PostgresReader
 
@@ -75,6 +80,69 @@ def log(
                 return
     finally:
         reader.close()
+
+
+def pipeline(source: str, target: str, options: Options, **callbacks: object) -> Pipeline:
+    """A pipeline ready to `run()` (`callbacks`: on_status, on_copy, on_notice)."""
+    src = parse_dsn(source, role="--source")
+    tgt = parse_dsn(target, role="--target")
+    return Pipeline(src, tgt, options, **callbacks)  # type: ignore[arg-type]
+
+
+def init(target: str) -> tuple[str, str]:
+    """Create or upgrade bridge's metadata schema on the target; returns (before, after)."""
+    tgt = parse_dsn(target, role="--target")
+    if tgt.family != "postgres":
+        raise ConfigError("this version keeps its metadata on PostgreSQL targets only")
+    return metadata.upgrade(tgt.url), metadata.HEAD
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineStatus:
+    """One pipeline as `dbbridge status` shows it."""
+
+    checkpoint: Checkpoint
+    source_head: str | None
+    """The source's current WAL position, when --source was given."""
+    behind_bytes: int | None
+    """WAL bytes between the checkpoint and the source head."""
+    lag_seconds: float | None
+    """Target commit time minus source commit time of the last applied transaction."""
+    idle_seconds: float
+    """Seconds since the pipeline last committed on the target."""
+
+
+def status(
+    target: str, *, source: str | None = None, name: str | None = None
+) -> list[PipelineStatus]:
+    tgt = parse_dsn(target, role="--target")
+    try:
+        with psycopg.connect(tgt.url, autocommit=True) as conn:
+            if metadata.current_revision(conn) is None:
+                return []
+            found = list_checkpoints(conn)
+            now = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
+    except psycopg.OperationalError as e:
+        raise ApplyError(f"cannot connect to the target: {' '.join(str(e).split())}") from e
+    if name is not None:
+        found = [c for c in found if c.pipeline == name]
+    head: Lsn | None = None
+    if source is not None:
+        src = parse_dsn(source, role="--source")
+        with psycopg.connect(src.url, autocommit=True) as conn:
+            row = conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()
+            head = Lsn.parse(str(row[0])) if row else None
+    out = []
+    for c in found:
+        behind = None
+        if head is not None and c.source_engine == "postgres":
+            behind = max(0, head.value - Lsn.parse(c.position).value)
+        lag = None
+        if c.commit_time is not None:
+            lag = max(0.0, (c.applied_at - c.commit_time).total_seconds())
+        idle = max(0.0, (now - c.applied_at).total_seconds())
+        out.append(PipelineStatus(c, None if head is None else str(head), behind, lag, idle))
+    return out
 
 
 def local_start(

@@ -1,0 +1,75 @@
+"""psycopg dumpers for the log's value classes, so COPY and parameters take them as they are.
+
+Plain Python values (int, Decimal, str, bytes, datetime, UUID, list…) use psycopg's own C dumpers.
+The log's own classes are dumped as PostgreSQL input text with the "unknown" type, so the server
+parses them as the column's type (json, bit, interval, infinity timestamps…).
+"""
+
+from __future__ import annotations
+
+from psycopg import adapt
+from psycopg.adapt import AdaptersMap
+
+from bridge.errors import TranslateError
+from bridge.log.values import BitString, Interval, Json, MysqlSet, SpecialTemporal, ZeroDate
+
+_US_PER_HOUR = 3_600_000_000
+
+
+class _JsonDumper(adapt.Dumper):
+    def dump(self, obj: Json) -> bytes:
+        return obj.text.encode()
+
+
+class _BitsDumper(adapt.Dumper):
+    def dump(self, obj: BitString) -> bytes:
+        return obj.bits.encode()
+
+
+class _SpecialDumper(adapt.Dumper):
+    def dump(self, obj: SpecialTemporal) -> bytes:
+        return obj.text.encode()
+
+
+def interval_text(obj: Interval) -> str:
+    """PostgreSQL interval input; microseconds as h:mm:ss.ffffff (a bare microsecond count
+    overflows the 32-bit field parser of PostgreSQL before 15)."""
+    us = obj.microseconds
+    sign = "-" if us < 0 else ""
+    us = abs(us)
+    hours, rest = divmod(us, _US_PER_HOUR)
+    minutes, rest = divmod(rest, 60_000_000)
+    seconds, micro = divmod(rest, 1_000_000)
+    return f"{obj.months} mons {obj.days} days {sign}{hours}:{minutes:02}:{seconds:02}.{micro:06}"
+
+
+class _IntervalDumper(adapt.Dumper):
+    def dump(self, obj: Interval) -> bytes:
+        return interval_text(obj).encode()
+
+
+class _SetDumper(adapt.Dumper):
+    def dump(self, obj: MysqlSet) -> bytes:
+        # A MySQL SET becomes a PostgreSQL text array (pgloader's rule).
+        items = ",".join(
+            '"' + m.replace("\\", "\\\\").replace('"', '\\"') + '"' for m in sorted(obj.members)
+        )
+        return ("{" + items + "}").encode()
+
+
+class _ZeroDateDumper(adapt.Dumper):
+    def dump(self, obj: ZeroDate) -> bytes:
+        raise TranslateError(
+            f"the MySQL zero date {obj.text!r} has no PostgreSQL equivalent",
+            hint="choose a zero-date policy for the pipeline (see docs/type-mapping.md)",
+        )
+
+
+def register(adapters: AdaptersMap) -> None:
+    """Register the dumpers on a connection's (or a context's) adapters."""
+    adapters.register_dumper(Json, _JsonDumper)
+    adapters.register_dumper(BitString, _BitsDumper)
+    adapters.register_dumper(SpecialTemporal, _SpecialDumper)
+    adapters.register_dumper(Interval, _IntervalDumper)
+    adapters.register_dumper(MysqlSet, _SetDumper)
+    adapters.register_dumper(ZeroDate, _ZeroDateDumper)

@@ -1,0 +1,299 @@
+"""The pipeline: reader -> applier, with snapshot, batching, checkpoints, retries and shutdown.
+
+One loop per pipeline. The reader yields events; the applier folds them; the loop decides when to
+write (a chunk of `chunk_rows` pending rows, inside the open target transaction) and when to
+commit (at a source commit boundary once the batch has `batch_rows` rows, is `batch_seconds`
+old, or the stream is idle). After the target commit — which carries the checkpoint — the source
+slot is told the position is flushed, so the source frees WAL only for what the target holds.
+
+Transient faults (a dropped connection, a restarting server) restart the loop from the target's
+checkpoint after a backoff; anything else stops the pipeline with its error. A stop request
+(SIGTERM/SIGINT) commits the complete transactions at the next boundary and returns.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from bridge import metadata, pgschema
+from bridge.appliers.postgres import PostgresApplier
+from bridge.dsn import Dsn
+from bridge.errors import BridgeError, ConfigError
+from bridge.log.events import Begin, Commit, Relation, TableName
+from bridge.positions import Lsn
+from bridge.readers.postgres import PostgresReader
+from bridge.snapshot import postgres as pgsnapshot
+from bridge.snapshot.postgres import ProgressCallback
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    name: str = "default"
+    """Pipeline name: the checkpoint row on the target, the slot and publication on the source."""
+    tables: tuple[str, ...] = ()
+    """SCHEMA.TABLE patterns; empty: every user table (and tables created later)."""
+    snapshot: bool = True
+    """Copy existing rows first; without it only changes from now on are replicated."""
+    batch_rows: int = 50_000
+    """Commit the target transaction once this many rows are in it (at a commit boundary)."""
+    batch_seconds: float = 0.25
+    """…or once the batch is this old."""
+    chunk_rows: int = 20_000
+    """Write folded rows once this many are pending (bounds memory inside big transactions)."""
+    copy_workers: int = 4
+    retry_for: float = 300.0
+    """Give up after transient faults lasting this long (seconds)."""
+    stop_grace: float = 5.0
+    """On stop, how long to wait for the open source transaction to complete."""
+
+    @property
+    def slot(self) -> str:
+        return f"dbbridge_{self.name}"
+
+    @property
+    def publication(self) -> str:
+        return f"dbbridge_{self.name}"
+
+
+@dataclass(slots=True)
+class Status:
+    """What a running pipeline reports (the CLI's status line, later metrics)."""
+
+    name: str
+    phase: str = "starting"
+    position: str | None = None
+    """Last source commit position committed on the target."""
+    received: str | None = None
+    """Highest source position received."""
+    transactions: int = 0
+    changes: int = 0
+    lag_seconds: float | None = None
+    """Source commit time of the last applied transaction to its target commit."""
+    retries: int = 0
+    last_error: str | None = None
+    started: float = field(default_factory=time.monotonic)
+    copied_rows: int = 0
+
+
+StatusCallback = Callable[[Status], None]
+
+
+class Pipeline:
+    """Replicates one PostgreSQL source into one PostgreSQL target."""
+
+    def __init__(
+        self,
+        source: Dsn,
+        target: Dsn,
+        options: Options,
+        *,
+        on_status: StatusCallback | None = None,
+        on_copy: ProgressCallback | None = None,
+        on_notice: Callable[[str], None] | None = None,
+    ) -> None:
+        if source.family != "postgres" or target.family != "postgres":
+            raise ConfigError(
+                "this version replicates PostgreSQL to PostgreSQL only",
+                hint="MySQL/MariaDB sources and targets are on the roadmap (README status table)",
+            )
+        self.source = source
+        self.target = target
+        self.options = options
+        self.status = Status(options.name)
+        self.on_status = on_status or (lambda _: None)
+        self.on_copy = on_copy
+        self.notice = on_notice or (lambda m: log.info("%s", m))
+        self.stop_event = threading.Event()
+        self._last_report = 0.0
+
+    def stop(self) -> None:
+        """Ask the pipeline to finish its batch, checkpoint and return (signal-safe)."""
+        self.stop_event.set()
+
+    def run(self) -> Status:
+        """Run until stopped; transient faults are retried with backoff from the checkpoint."""
+        delay = 0.5
+        failing_since: float | None = None
+        while not self.stop_event.is_set():
+            try:
+                self._run_once()
+                return self.status
+            except BridgeError as e:
+                if not e.retryable:
+                    raise
+                now = time.monotonic()
+                failing_since = failing_since or now
+                if now - failing_since > self.options.retry_for:
+                    raise type(e)(
+                        f"{e.message} (still failing after {self.options.retry_for:.0f} s of"
+                        " retries)",
+                        hint=e.hint or "check that both servers are up and reachable",
+                        position=e.position,
+                        retryable=False,
+                    ) from e
+                self.status.retries += 1
+                self.status.last_error = str(e)
+                self.notice(f"transient fault, retrying in {delay:.1f} s: {e}")
+                self.stop_event.wait(delay)
+                delay = min(delay * 2, 30.0)
+            else:
+                failing_since = None
+        return self.status
+
+    def _run_once(self) -> None:
+        opts = self.options
+        metadata.upgrade(self.target.url)
+        applier = PostgresApplier(self.target.url, opts.name)
+        reader: PostgresReader | None = None
+        try:
+            reader = PostgresReader(self.source.url, slot=opts.slot, publication=opts.publication)
+            tables = pgschema.list_tables(reader.sql, opts.tables) if opts.tables else None
+            pgschema.check_replica_identity(reader.sql, tables or pgschema.list_tables(reader.sql))
+            reader.tables = tables
+            src_sql = reader.sql
+
+            def table_ddl(rel: Relation) -> list[pgschema.Statement]:
+                if pgschema.table_info(src_sql, rel.relation) is not None:
+                    return pgschema.table_ddl(src_sql, rel.relation)
+                return pgschema.relation_ddl(rel)
+
+            applier.table_ddl = table_ddl
+            cp = applier.checkpoint
+            if cp is not None and cp.phase == "streaming":
+                if cp.source_system_id != reader.source.system_id:
+                    raise ConfigError(
+                        f"pipeline {opts.name!r} on this target replicates source system"
+                        f" {cp.source_system_id}, not {reader.source.system_id}",
+                        hint="use another --name for another source",
+                    )
+                if not reader.slot_exists():
+                    raise ConfigError(
+                        f"the source has no slot {opts.slot!r}: the changes after"
+                        f" {cp.position} are gone, so the target cannot catch up",
+                        hint="start over: drop the copied tables on the target and the"
+                        f" pipeline's row {opts.name!r} in bridge.checkpoints, then run again",
+                        position=cp.position,
+                    )
+                start = reader.open(Lsn.parse(cp.position))
+                self.notice(f"resuming from {start}")
+            else:
+                # No checkpoint yet (or a copy that never finished): start from a new slot.
+                if reader.slot_exists():
+                    reader.drop_slot()
+                self.status.phase = "snapshot" if opts.snapshot else "starting"
+                start = reader.open(on_snapshot=self._snapshot(reader, applier, tables))
+                if not opts.snapshot:
+                    applier.mark_snapshot(reader.source, str(start), done=True)
+                self.notice(f"streaming from {start}")
+            self.status.phase = "streaming"
+            self._stream(reader, applier)
+        finally:
+            if reader is not None:
+                reader.close()
+            applier.rollback()
+            applier.close()
+
+    def _snapshot(
+        self,
+        reader: PostgresReader,
+        applier: PostgresApplier,
+        tables: Sequence[TableName] | None,
+    ) -> Callable[[str, Lsn], None] | None:
+        if not self.options.snapshot:
+            return None
+
+        def copy(snapshot: str, consistent: Lsn) -> None:
+            src = reader.sql
+            chosen = list(tables) if tables is not None else pgschema.list_tables(src)
+            created = pgsnapshot.prepare_target(src, applier.conn, chosen)
+            self.notice(
+                f"copying {len(chosen)} table(s) as of {consistent}"
+                + (f" ({len(created)} created on the target)" if created else "")
+            )
+            counts = pgsnapshot.copy_tables(
+                self.source.url,
+                self.target.url,
+                snapshot,
+                chosen,
+                workers=self.options.copy_workers,
+                on_progress=self.on_copy,
+                stop=self.stop_event,
+            )
+            pgsnapshot.create_indexes(src, applier.conn, created)
+            self.status.copied_rows = sum(counts.values())
+            applier.mark_snapshot(reader.source, str(consistent), done=True)
+
+        return copy
+
+    def _stream(self, reader: PostgresReader, applier: PostgresApplier) -> None:
+        opts = self.options
+        stop = self.stop_event
+        in_txn = False
+        batch_started = 0.0
+        stop_deadline: float | None = None
+        for ev in reader.events(idle_timeout=0.02):
+            if stop.is_set() and stop_deadline is None:
+                stop_deadline = time.monotonic() + opts.stop_grace
+            if ev is None:
+                if not in_txn:
+                    self._idle(reader, applier)
+                if stop_deadline is not None and (not in_txn or time.monotonic() > stop_deadline):
+                    break
+                self._report(reader)
+                continue
+            applier.apply(ev)
+            kind = type(ev)
+            if kind is Begin:
+                in_txn = True
+                if not applier.uncommitted:
+                    batch_started = time.monotonic()
+            elif kind is Commit:
+                in_txn = False
+                if (
+                    stop_deadline is not None
+                    or applier.pending >= opts.batch_rows
+                    or time.monotonic() - batch_started >= opts.batch_seconds
+                ):
+                    self._commit(reader, applier)
+                    if stop_deadline is not None:
+                        break
+            if applier.pending >= opts.chunk_rows:
+                applier.flush()
+            if stop_deadline is not None and in_txn and time.monotonic() > stop_deadline:
+                break  # the open transaction is rolled back; it is redelivered on restart
+        self._report(reader, force=True)
+
+    def _idle(self, reader: PostgresReader, applier: PostgresApplier) -> None:
+        """Nothing arrived for a moment, between transactions: commit what the batch holds."""
+        if applier.uncommitted:
+            self._commit(reader, applier)
+        elif not applier.pending:
+            # Everything applied: let the slot move past WAL that held nothing for us (other
+            # databases, keepalives), or the source keeps that WAL forever.
+            reader.confirm(Lsn(reader.repl.received))
+
+    def _commit(self, reader: PostgresReader, applier: PostgresApplier) -> None:
+        last = applier.commit()
+        if last is None:
+            return
+        reader.confirm(last.commit_position)  # type: ignore[arg-type]
+        st = self.status
+        st.position = str(last.commit_position)
+        st.transactions = applier.applied_transactions
+        st.changes = applier.applied_changes
+        if last.commit_time is not None:
+            st.lag_seconds = max(0.0, time.time() - last.commit_time.timestamp())
+        self._report(reader)
+
+    def _report(self, reader: PostgresReader, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self._last_report >= 0.5:
+            self._last_report = now
+            self.status.received = str(Lsn(reader.repl.received))
+            self.on_status(self.status)
