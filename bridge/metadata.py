@@ -36,6 +36,14 @@ def upgrade(dsn: str) -> str:
             if before == HEAD:
                 return before
             conn.execute("CREATE SCHEMA IF NOT EXISTS bridge")
+    except psycopg.OperationalError as e:
+        reason = " ".join(str(e).split())
+        if "password authentication failed" in reason or "no pg_hba.conf entry" in reason:
+            raise ConfigError(
+                f"the target refused the login: {reason}",
+                hint="check the user and password in the --target DSN",
+            ) from e
+        raise ApplyError(f"cannot connect to the target: {reason}", retryable=True) from e
     except psycopg.errors.InsufficientPrivilege as e:
         raise ConfigError(
             f"the target user cannot create bridge's metadata schema: {e.diag.message_primary}",

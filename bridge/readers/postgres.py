@@ -67,6 +67,8 @@ class XLogData:
     payload: bytes
 
 
+# PostgreSQL < 16 / >= 16 wording for a user without the REPLICATION attribute.
+_NO_REPLICATION = ("must be superuser or replication role", "permission denied to start WAL sender")
 _AUTH_FAILURES = ("password authentication failed", "no pg_hba.conf entry", 'role "')
 
 
@@ -82,6 +84,13 @@ def _connect(dsn: str, **kwargs: object) -> psycopg.Connection[tuple[object, ...
                 f"the source refused the login: {reason}",
                 hint="check the user and password in the DSN and the server's pg_hba.conf",
                 sqlstate=e.sqlstate,
+            ) from e
+        if any(m in reason for m in _NO_REPLICATION):
+            raise ConfigError(
+                f"the source user may not stream changes: {reason}",
+                hint="give the source user the REPLICATION attribute (ALTER ROLE name"
+                " REPLICATION), see sql/postgres/grants.sql",
+                sqlstate="42501",
             ) from e
         raise SourceError(f"cannot connect to the source: {reason}", retryable=True) from e
 
@@ -474,7 +483,17 @@ class PostgresReader:
         that snapshot plus the stream from that point has no gap and no duplicate. The snapshot
         lives only until streaming starts, so the copy must have imported it by then.
         """
-        ensure_publication(self.sql, self.publication, self.tables)
+        try:
+            ensure_publication(self.sql, self.publication, self.tables)
+        except psycopg.errors.InsufficientPrivilege as e:
+            scope = "FOR ALL TABLES" if not self.tables else "FOR TABLE …"
+            raise ConfigError(
+                f"the source user cannot create publication {self.publication!r}:"
+                f" {e.diag.message_primary}",
+                hint=f"have a superuser run CREATE PUBLICATION {self.publication} {scope} on the"
+                " source, or name tables the user owns with --tables (sql/postgres/grants.sql)",
+                sqlstate=e.sqlstate,
+            ) from e
         row = self._slot_state()
         if row is None:
             consistent, snapshot = self.repl.create_slot(self.slot, temporary=self.temporary_slot)

@@ -1,0 +1,215 @@
+"""`dbbridge run` PG -> PG as a process: kill -9 and restart under load, shutdown, bad input."""
+
+from __future__ import annotations
+
+import random
+import signal
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from bridge.local.servers import LocalServer
+from bridge.testing.pytest_plugin import ServerPool
+from tests.integration.pgpair import (
+    MARKER,
+    assert_same,
+    dbbridge,
+    execute,
+    fresh_db,
+    sync,
+)
+
+
+@pytest.fixture
+def pg13_to_17(pg13_server: LocalServer, pg17_server: LocalServer) -> Iterator[tuple[str, str]]:
+    with fresh_db(pg13_server, "src") as source, fresh_db(pg17_server, "tgt") as target:
+        execute(source, MARKER)
+        yield source, target
+
+
+class Workload(threading.Thread):
+    """Small mixed transactions on the source until stopped."""
+
+    def __init__(self, dsn: str, seed: int) -> None:
+        super().__init__(daemon=True)
+        self.dsn = dsn
+        self.rng = random.Random(seed)
+        self.halt = threading.Event()
+        self.transactions = 0
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        rng = self.rng
+        try:
+            with psycopg.connect(self.dsn) as conn:
+                seq = 0
+                while not self.halt.is_set():
+                    for _ in range(rng.randrange(1, 6)):
+                        seq += 1
+                        roll = rng.random()
+                        if roll < 0.5:
+                            conn.execute(
+                                "INSERT INTO accounts (balance, note) VALUES (%s, %s)",
+                                (rng.randrange(1000), f"n{seq}"),
+                            )
+                        elif roll < 0.8:
+                            conn.execute(
+                                "UPDATE accounts SET balance = balance + 1, note = %s"
+                                " WHERE id = (SELECT id FROM accounts ORDER BY random() LIMIT 1)",
+                                (f"u{seq}",),
+                            )
+                        elif roll < 0.9:
+                            conn.execute(
+                                "DELETE FROM accounts"
+                                " WHERE id = (SELECT id FROM accounts ORDER BY random() LIMIT 1)"
+                            )
+                        conn.execute("INSERT INTO audit VALUES (%s, now())", (seq,))
+                    conn.commit()
+                    self.transactions += 1
+                    time.sleep(0.002)
+        except BaseException as e:  # noqa: BLE001 - reported by the test
+            self.error = e
+
+
+def test_kill_9_five_times_under_load(pg13_to_17: tuple[str, str]) -> None:
+    source, target = pg13_to_17
+    execute(
+        source,
+        "CREATE TABLE accounts (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+        " balance int NOT NULL, note text)",
+        # No key: a duplicate or a lost insert shows as a row too many or too few.
+        "CREATE TABLE audit (seq int, at timestamptz)",
+        "ALTER TABLE audit REPLICA IDENTITY FULL",
+        "INSERT INTO accounts (balance, note) SELECT g, 'seed' FROM generate_series(1, 2000) g",
+    )
+    work = Workload(source, seed=9)
+    work.start()
+    rng = random.Random(99)
+    args = ("run", "--source", source, "--target", target, "--name", "k9", "--quiet")
+    kills = 0
+    try:
+        while kills < 5:
+            proc = dbbridge(*args)
+            time.sleep(rng.uniform(0.6, 2.5))
+            assert proc.poll() is None, f"dbbridge run died: {proc.communicate()[1]}"
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(10)
+            kills += 1
+    finally:
+        work.halt.set()
+        work.join(10)
+    assert work.error is None, work.error
+    assert work.transactions > 50
+    proc = dbbridge(*args)
+    try:
+        sync(source, target, timeout=90)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert_same(source, target, ["accounts"])
+    assert_same(source, target, ["audit"], order_by="seq, at")
+
+
+def test_sigterm_finishes_the_batch_and_exits_0(pg13_to_17: tuple[str, str]) -> None:
+    source, target = pg13_to_17
+    execute(source, "CREATE TABLE t (id int PRIMARY KEY)")
+    proc = dbbridge("run", "--source", source, "--target", target, "--name", "term", "-q")
+    try:
+        sync(source, target, timeout=60)
+        execute(source, "INSERT INTO t SELECT generate_series(1, 5000)")
+        time.sleep(0.3)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "stopped at" in err
+    # What was applied is checkpointed; a restart completes the rest.
+    proc = dbbridge("run", "--source", source, "--target", target, "--name", "term", "-q")
+    try:
+        sync(source, target, timeout=60)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert_same(source, target, ["t"])
+
+
+def _run_fails(*args: str, timeout: float = 60) -> tuple[int, str]:
+    proc = dbbridge("run", *args, "-q")
+    _, err = proc.communicate(timeout=timeout)
+    return proc.returncode, err
+
+
+def test_source_without_logical_wal_is_refused(
+    local_servers: ServerPool, pg17_server: LocalServer
+) -> None:
+    plain = local_servers.get("postgres:15", settings={"wal_level": "replica"})
+    code, err = _run_fails("--source", plain.dsn, "--target", pg17_server.dsn)
+    assert code == 2, err
+    assert "wal_level = replica" in err
+    assert "wal_level = logical" in err
+
+
+def test_table_without_key_or_identity_is_refused(pg13_to_17: tuple[str, str]) -> None:
+    source, target = pg13_to_17
+    execute(source, "CREATE TABLE loose (a int, b text)")
+    code, err = _run_fails("--source", source, "--target", target)
+    assert code == 2, err
+    assert "public.loose has neither a primary key nor a replica identity" in err
+    assert "REPLICA IDENTITY FULL" in err
+    with psycopg.connect(target) as conn:  # nothing was created or copied
+        assert conn.execute("SELECT to_regclass('public.loose')").fetchone() == (None,)
+
+
+def test_source_user_without_replication_privilege_is_refused(
+    pg13_to_17: tuple[str, str],
+) -> None:
+    source, target = pg13_to_17
+    execute(source, "CREATE ROLE weakling LOGIN PASSWORD 'weak-pw-1'")
+    weak = source.replace("postgres:", "weakling:", 1).split("@", 1)
+    weak_dsn = "postgresql://weakling:weak-pw-1@" + weak[1]
+    code, err = _run_fails("--source", weak_dsn, "--target", target)
+    assert code == 2, err
+    assert "REPLICATION" in err
+    assert "sql/postgres/grants.sql" in err
+    assert "weak-pw-1" not in err
+
+
+def test_slot_in_use_is_refused(pg13_to_17: tuple[str, str]) -> None:
+    source, target = pg13_to_17
+    first = dbbridge("run", "--source", source, "--target", target, "--name", "busy", "-q")
+    try:
+        sync(source, target, timeout=60)
+        code, err = _run_fails("--source", source, "--target", target, "--name", "busy")
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=30)
+    assert code == 2, err
+    assert "replication slot 'dbbridge_busy' is in use" in err
+    assert first.returncode == 0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_target_down_is_retried_with_backoff_then_reported(
+    pg13_to_17: tuple[str, str],
+) -> None:
+    source, _ = pg13_to_17
+    down = f"postgresql://postgres:secret-pw@127.0.0.1:{_free_port()}/app"
+    started = time.monotonic()
+    proc = dbbridge("run", "--source", source, "--target", down, "--retry-for", "3")
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 3, err
+    assert time.monotonic() - started >= 3
+    assert err.count("retrying in") >= 2, err
+    assert "still failing after 3 s of retries" in err
+    assert "secret-pw" not in err
