@@ -234,6 +234,8 @@ class EventBuilder:
         """Transactions the server streamed while in progress (protocol 2), for metrics."""
         self.spilled_transactions = 0
         """Streamed transactions that outgrew `spill_events` and went partly to disk."""
+        self.spilled_events = 0
+        """Events written to spill files, those of aborted (sub)transactions included."""
 
     def feed(self, msg: po.PgMessage, lsn: int) -> Iterable[Event]:
         """Events completed by `msg` (received at WAL position `lsn`).
@@ -290,9 +292,10 @@ class EventBuilder:
         if isinstance(msg, po.StreamAbort):
             stream = self._streams.get(msg.xid)
             if stream is not None:
-                stream.buffer.abort(msg.subxid)  # the top xid: the whole transaction
                 if msg.subxid == msg.xid:
+                    self.spilled_events += stream.buffer.spilled_events
                     del self._streams[msg.xid]
+                stream.buffer.abort(msg.subxid)  # the top xid: the whole transaction
             return ()
         if isinstance(msg, po.StreamCommit):
             stream = self._streams.pop(msg.xid, None)
@@ -300,6 +303,7 @@ class EventBuilder:
                 stream = _Streamed(lsn, SpillBuffer(msg.xid, memory_events=self.spill_events))
             self.streamed_transactions += 1
             self.spilled_transactions += stream.buffer.spilled
+            self.spilled_events += stream.buffer.spilled_events
             begin = Begin(
                 self.source,
                 Lsn(stream.first_lsn),
@@ -313,12 +317,11 @@ class EventBuilder:
         if self._stream_xid is None:
             return events
         # Inside a stream segment each change carries the xid of the (sub)transaction that made
-        # it. A Relation is the exception to keep: pgoutput sends it once per streamed
-        # transaction, tagged with whichever subtransaction first touched the table, and does
-        # not send it again after that subtransaction aborts, so it belongs to the whole.
-        subxid = getattr(msg, "xid", None)
-        if subxid is None or isinstance(msg, po.Relation):
-            subxid = self._stream_xid
+        # it, Relation messages included: a subtransaction's Stream Abort drops its Relations too
+        # (they may describe a shape it rolled back), and pgoutput sends every relation's
+        # Relation again before its next change after any Stream Abort
+        # (cleanup_rel_sync_cache in pgoutput_stream_abort).
+        subxid = getattr(msg, "xid", None) or self._stream_xid
         self._streams[self._stream_xid].buffer.extend(subxid, events)
         return ()
 
