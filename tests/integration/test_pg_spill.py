@@ -140,7 +140,14 @@ def test_a_large_streamed_transaction_replicates_whole_in_bounded_memory(
     assert child.returncode == 0
     result = json.loads(out)
     assert (result["rows"], result["in_order"]) == (ROWS, True)
-    assert result["kinds"] == ["Begin", "Relation", "Commit"]
+    # pgoutput may announce a table again at any time (a relcache invalidation by autovacuum).
+    kinds = result["kinds"]
+    assert (kinds[0], kinds[1], kinds[-1], set(kinds[1:-1])) == (
+        "Begin",
+        "Relation",
+        "Commit",
+        {"Relation"},
+    )
     assert (result["streamed"], result["spilled"]) == (1, 1)
     holding_all = ROWS * held_bytes_per_event()  # about 40 MB
     growth = result["growth"]
@@ -194,6 +201,11 @@ def test_a_savepoint_rolled_back_in_a_spilled_transaction_loses_only_its_rows(
         ("other", 1),
         *(("big", i) for i in range(kept + 1, kept + 11)),
     ]
-    # After the Stream Abort pgoutput announces each table again before its next row.
-    shapes = [e.relation.name for e in events if isinstance(e, Relation)]
-    assert shapes == ["big", "other", "big"]
+    # Each row follows an announcement of its table. other's first one went with the savepoint
+    # when streamed; after a Stream Abort pgoutput announces every table again before its next row.
+    announced = set()
+    for e in events:
+        if isinstance(e, Relation):
+            announced.add(e.relation.name)
+        elif isinstance(e, Insert):
+            assert e.relation.name in announced
