@@ -21,6 +21,7 @@ import struct
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from importlib import resources
 
 import psycopg
 from psycopg import pq, sql
@@ -29,6 +30,7 @@ from bridge.errors import ConfigError, SourceError
 from bridge.log.events import (
     Begin,
     Commit,
+    Ddl,
     Delete,
     Event,
     Insert,
@@ -51,6 +53,8 @@ SESSION_OPTIONS = (
     "-c DateStyle=ISO -c IntervalStyle=postgres -c TimeZone=UTC -c extra_float_digits=3"
     " -c bytea_output=hex"
 )
+DDL_LOG = TableName("bridge", "ddl_log")
+"""Where sql/postgres/ddl_capture.sql records DDL; the reader turns its inserts into Ddl events."""
 _XLOG_HEADER = struct.Struct("!cQQq")
 _KEEPALIVE = struct.Struct("!cQqB")
 _STATUS = struct.Struct("!cQQQqB")
@@ -202,6 +206,8 @@ class _RelationState:
     names: tuple[str, ...]
     decoders: tuple[TextDecoder, ...]
     key_mask: tuple[bool, ...]
+    ddl_log: bool = False
+    """The DDL capture table (bridge.ddl_log): its inserts become Ddl events, nothing else."""
 
 
 @dataclass(slots=True)
@@ -327,7 +333,8 @@ class EventBuilder:
 
     def _change(self, msg: po.PgMessage, lsn: int) -> list[Event]:  # noqa: PLR0911 - per kind
         if isinstance(msg, po.Relation):
-            return [self._relation(msg, lsn)]
+            rel = self._relation(msg, lsn)
+            return [] if rel.ddl_log else [rel.event]
         if isinstance(msg, po.Type):
             self.catalog.type_info(msg.oid)
             return []
@@ -335,20 +342,29 @@ class EventBuilder:
             rel = self._rel(msg.relation_oid, lsn)
             ev = rel.event
             after = self._values(rel, msg.new, UNCHANGED)
+            if rel.ddl_log:
+                return [self._ddl(rel, after, lsn)]
             return [Insert(self.source, Lsn(lsn), ev.relation, rel.names, after, ev.key)]
         if isinstance(msg, po.Update):
             rel = self._rel(msg.relation_oid, lsn)
+            if rel.ddl_log:
+                return []
             ev = rel.event
             before = None if msg.old is None else self._before(rel, msg.old_kind, msg.old)
             after = self._values(rel, msg.new, UNCHANGED)
             return [Update(self.source, Lsn(lsn), ev.relation, rel.names, before, after, ev.key)]
         if isinstance(msg, po.Delete):
             rel = self._rel(msg.relation_oid, lsn)
+            if rel.ddl_log:
+                return []
             ev = rel.event
             before = self._before(rel, msg.old_kind, msg.old)
             return [Delete(self.source, Lsn(lsn), ev.relation, rel.names, before, ev.key)]
         if isinstance(msg, po.Truncate):
-            tables = tuple(self._rel(oid, lsn).event.relation for oid in msg.relation_oids)
+            rels = [self._rel(oid, lsn) for oid in msg.relation_oids]
+            tables = tuple(r.event.relation for r in rels if not r.ddl_log)
+            if not tables:
+                return []
             return [Truncate(self.source, Lsn(lsn), tables, msg.cascade, msg.restart_identity)]
         if isinstance(msg, po.Message):
             return []  # only sent when asked for ("messages" option), which the reader does not
@@ -356,7 +372,19 @@ class EventBuilder:
             f"unexpected pgoutput message {type(msg).__name__}", position=str(Lsn(lsn))
         )
 
-    def _relation(self, msg: po.Relation, lsn: int) -> Relation:
+    def _ddl(self, rel: _RelationState, row: tuple[Value, ...], lsn: int) -> Ddl:
+        """The Ddl event for a row of bridge.ddl_log (sql/postgres/ddl_capture.sql)."""
+        values = dict(zip(rel.names, row, strict=True))
+        query, search_path = values.get("query"), values.get("search_path")
+        if not isinstance(query, str):
+            raise SourceError(
+                f"{DDL_LOG} row without its query text: publish every column of it",
+                position=str(Lsn(lsn)),
+            )
+        schema = first_schema(search_path if isinstance(search_path, str) else None)
+        return Ddl(self.source, Lsn(lsn), query, "postgres", schema)
+
+    def _relation(self, msg: po.Relation, lsn: int) -> _RelationState:
         names = [c.name for c in msg.columns]
         decls = self.catalog.columns(msg.oid, names)
         columns = []
@@ -368,8 +396,10 @@ class EventBuilder:
         event = Relation(self.source, Lsn(lsn), TableName(schema, msg.name), tuple(columns), key)
         decoders = tuple(self.catalog.types.decoder(c.type_oid) for c in msg.columns)
         mask = tuple(c.is_key for c in msg.columns)
-        self._relations[msg.oid] = _RelationState(event, tuple(names), decoders, mask)
-        return event
+        ddl_log = (schema, msg.name) == (DDL_LOG.schema, DDL_LOG.name)
+        state = _RelationState(event, tuple(names), decoders, mask, ddl_log)
+        self._relations[msg.oid] = state
+        return state
 
     def _rel(self, oid: int, lsn: int) -> _RelationState:
         try:
@@ -419,20 +449,109 @@ def check_source(conn: psycopg.Connection[tuple[object, ...]]) -> tuple[str, int
     return version, num
 
 
+def ddl_capture_sql() -> str:
+    """The SQL that installs DDL capture on a source (sql/postgres/ddl_capture.sql).
+
+    Run it as a superuser in each source database; it is idempotent.
+    """
+    return (resources.files("bridge") / "sql" / "postgres_ddl_capture.sql").read_text("utf-8")
+
+
+def first_schema(search_path: str | None) -> str:
+    """The schema a recorded search_path creates objects in: its first entry but "$user".
+
+    Entries are identifiers: quoted ones are taken literally, unquoted ones folded to lower case,
+    as PostgreSQL reads them. Whether a schema exists is not known here; "public" when none is
+    named.
+    """
+    for entry in _split_identifiers(search_path or ""):
+        if entry != "$user":
+            return entry
+    return "public"
+
+
+def _split_identifiers(text: str) -> list[str]:
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        while i < n and text[i] in " \t\n,":
+            i += 1
+        if i >= n:
+            break
+        if text[i] == '"':
+            j, name = i + 1, []
+            while j < n:
+                if text[j] == '"':
+                    if text[j + 1 : j + 2] == '"':
+                        name.append('"')
+                        j += 2
+                        continue
+                    break
+                name.append(text[j])
+                j += 1
+            out.append("".join(name))
+            i = j + 1
+        else:
+            j = i
+            while j < n and text[j] != ",":
+                j += 1
+            out.append(text[i:j].strip().lower())
+            i = j
+    return out
+
+
 def ensure_publication(
     conn: psycopg.Connection[tuple[object, ...]], name: str, tables: Sequence[TableName] | None
 ) -> None:
-    """Create the publication if it is missing: for `tables`, or for all tables."""
-    exists = conn.execute("SELECT 1 FROM pg_publication WHERE pubname = %s", (name,)).fetchone()
-    if exists:
-        return
-    if tables:
-        targets = sql.SQL(", ").join(sql.Identifier(t.schema, t.name) for t in tables)
+    """Create the publication if it is missing: for `tables`, or for all tables.
+
+    When DDL capture is installed (bridge.ddl_log exists), the publication must carry that table
+    too: it is added to a table list, and to an existing publication that lacks it.
+    """
+    # From the catalog, not to_regclass, which needs USAGE on the schema.
+    capture = (
         conn.execute(
-            sql.SQL("CREATE PUBLICATION {} FOR TABLE {}").format(sql.Identifier(name), targets)
+            "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p')",
+            (DDL_LOG.schema, DDL_LOG.name),
+        ).fetchone()
+        is not None
+    )
+    exists = conn.execute("SELECT 1 FROM pg_publication WHERE pubname = %s", (name,)).fetchone()
+    if not exists:
+        if tables:
+            listed = list(dict.fromkeys([*tables, DDL_LOG] if capture else tables))
+            targets = sql.SQL(", ").join(sql.Identifier(t.schema, t.name) for t in listed)
+            conn.execute(
+                sql.SQL("CREATE PUBLICATION {} FOR TABLE {}").format(sql.Identifier(name), targets)
+            )
+        else:
+            conn.execute(
+                sql.SQL("CREATE PUBLICATION {} FOR ALL TABLES").format(sql.Identifier(name))
+            )
+        return
+    if not capture:
+        return
+    published = conn.execute(
+        "SELECT 1 FROM pg_publication_tables WHERE pubname = %s"
+        " AND schemaname = %s AND tablename = %s",
+        (name, DDL_LOG.schema, DDL_LOG.name),
+    ).fetchone()
+    if published:
+        return
+    try:
+        conn.execute(
+            sql.SQL("ALTER PUBLICATION {} ADD TABLE {}").format(
+                sql.Identifier(name), sql.Identifier(DDL_LOG.schema, DDL_LOG.name)
+            )
         )
-    else:
-        conn.execute(sql.SQL("CREATE PUBLICATION {} FOR ALL TABLES").format(sql.Identifier(name)))
+    except psycopg.errors.InsufficientPrivilege as e:
+        raise ConfigError(
+            f"publication {name!r} lacks {DDL_LOG}, so captured DDL would not replicate, and"
+            " bridge may not add it",
+            hint=f"run ALTER PUBLICATION {name} ADD TABLE {DDL_LOG} as the publication's owner",
+            sqlstate=e.sqlstate,
+        ) from e
 
 
 class PostgresReader:

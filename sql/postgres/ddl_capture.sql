@@ -1,0 +1,1 @@
+../../bridge/sql/postgres_ddl_capture.sql
