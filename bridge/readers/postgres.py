@@ -8,7 +8,9 @@ keeps every change not yet applied.
 
 `ReplicationConnection` is the protocol; `EventBuilder` turns decoded pgoutput messages into
 common-log events (typed values, relations, transaction bounds, streamed transactions reassembled
-in commit order); `PostgresReader` wires them with the catalog and the slot and publication checks.
+in commit order and spilled to disk past a limit by `bridge.readers.spill`, inserts into the DDL
+capture table `bridge.ddl_log` as Ddl events); `PostgresReader` wires them with the catalog and
+the slot and publication checks.
 """
 
 from __future__ import annotations
