@@ -47,6 +47,7 @@ from bridge.log.events import (
 from bridge.log.values import ABSENT, UNCHANGED, Value
 from bridge.pgschema import TableInfo
 from bridge.positions import Position, parse_position
+from bridge.translate.pgstatements import ddl_statements
 
 log = logging.getLogger(__name__)
 
@@ -535,9 +536,10 @@ class PostgresApplier:
                 (sql.Identifier(ev.schema).as_string(self.conn) + ", public",),
             )
         try:
-            # Without parameters psycopg uses the simple query protocol: the recorded text may
-            # hold several statements.
-            self.conn.execute(text.encode())
+            # Captured text may carry DML sent in the same string; the rows arrive as row
+            # events, so only the schema changes run here.
+            for statement in ddl_statements(text):
+                self.conn.execute(statement.encode())
         except psycopg.Error as e:
             raise ApplyError(
                 f"the target refused the source's DDL {text!r}: {e.diag.message_primary or e}",

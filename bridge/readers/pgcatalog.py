@@ -73,6 +73,7 @@ class Catalog:
         self.conn = conn
         self.types = PgTypes()
         self._infos: dict[int, TypeInfo] = {}
+        self._formats: dict[tuple[int, int], str] = {}
 
     def type_info(self, oid: int) -> TypeInfo:
         if oid not in self._infos:
@@ -123,6 +124,14 @@ class Catalog:
             element = self.column_type(info.element_oid, -1, f"{source_type} element")
             return ColumnType("array", source_type, element=element)
         return ColumnType("other", source_type)
+
+    def format_type(self, oid: int, typmod: int) -> str:
+        """The type's SQL spelling, e.g. 'numeric(10,2)' (cached)."""
+        key = (oid, typmod)
+        if key not in self._formats:
+            row = self.conn.execute("SELECT format_type(%s, %s)", (oid, typmod)).fetchone()
+            self._formats[key] = "unknown" if row is None or row[0] is None else str(row[0])
+        return self._formats[key]
 
     def columns(
         self, relation_oid: int, names: list[str]

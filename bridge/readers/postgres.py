@@ -391,7 +391,13 @@ class EventBuilder:
         decls = self.catalog.columns(msg.oid, names)
         columns = []
         for c in msg.columns:
-            decl = decls.get(c.name, ("unknown", True, None))
+            # The catalog is read now, not at the message's WAL position: a column dropped since
+            # is gone from it. The message's own type OID and modifier still name its type.
+            decl = decls.get(c.name) or (
+                self.catalog.format_type(c.type_oid, c.type_modifier),
+                True,
+                None,
+            )
             columns.append(self.catalog.column(c.name, c.type_oid, c.type_modifier, decl))
         schema = msg.namespace or "pg_catalog"
         key = tuple(c.name for c in msg.columns if c.is_key)

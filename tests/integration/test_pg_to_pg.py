@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from bridge.local.servers import LocalServer
+from bridge.readers.postgres import ddl_capture_sql
 from tests.integration.pgpair import (
     MARKER,
     TYPES_SQL,
@@ -155,4 +156,54 @@ def test_truncate_and_keyless_full_identity(pair: tuple[str, str]) -> None:
         )
         sync(source, target, running=running)
     assert_same(source, target, ["events"], order_by="n, payload::text")
+    assert_same(source, target, ["t"])
+
+
+def test_ddl_arrives_in_order_with_the_rows(pair: tuple[str, str]) -> None:
+    """Captured DDL (sql/postgres/ddl_capture.sql) runs on the target between the right rows."""
+    source, target = pair
+    execute(source, ddl_capture_sql(), "CREATE TABLE t (id int PRIMARY KEY, x text)")
+    execute(source, "INSERT INTO t VALUES (1, 'before')")
+    with pipeline_thread(source, target, name="ddl") as running:
+        sync(source, target, running=running)
+        execute(
+            source,
+            "INSERT INTO t VALUES (2, 'still two columns')",
+            # A default fills the rows already there, on both sides, at the same point.
+            "ALTER TABLE t ADD COLUMN c int NOT NULL DEFAULT 7",
+            "INSERT INTO t VALUES (3, 'three columns', 3)",
+            "BEGIN; UPDATE t SET c = 8 WHERE id = 1; ALTER TABLE t DROP COLUMN x;"
+            " INSERT INTO t VALUES (4, 4); COMMIT",
+            "CREATE TABLE t2 (k text PRIMARY KEY, at timestamptz DEFAULT now())",
+            "INSERT INTO t2 (k) VALUES ('new table')",
+            "ALTER TABLE t2 ALTER COLUMN k TYPE varchar(20)",
+            "INSERT INTO t2 (k) VALUES ('retyped')",
+        )
+        sync(source, target, running=running)
+    assert_same(source, target, ["t", "t2"])
+    with psycopg.connect(target) as conn:
+        cols = conn.execute(
+            "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY ordinal_position)"
+            " FROM information_schema.columns WHERE table_name = 't2' AND table_schema = 'public'"
+        ).fetchone()
+        defaults = conn.execute("SELECT count(*) FROM t WHERE c = 7").fetchone()
+    assert cols == ("k character varying, at timestamp with time zone",)
+    assert defaults == (1,)  # row 2 took the default; row 1 was updated to 8
+
+
+def test_relation_changes_without_ddl_capture(pair: tuple[str, str]) -> None:
+    """Without the capture, added/dropped columns still follow from the Relation messages."""
+    source, target = pair
+    execute(source, "CREATE TABLE t (id int PRIMARY KEY, x text, y int)")
+    execute(source, "INSERT INTO t VALUES (1, 'a', 1)")
+    with pipeline_thread(source, target, name="reldiff") as running:
+        sync(source, target, running=running)
+        execute(
+            source,
+            "ALTER TABLE t ADD COLUMN z numeric(10,2)",
+            "INSERT INTO t VALUES (2, 'b', 2, 2.5)",
+            "ALTER TABLE t DROP COLUMN y",
+            "INSERT INTO t VALUES (3, 'c', 3.25)",
+        )
+        sync(source, target, running=running)
     assert_same(source, target, ["t"])
