@@ -385,26 +385,86 @@ def local_install(engines: tuple[str, ...]) -> None:
 @click.option(
     "--duration",
     type=click.FloatRange(min=0),
-    help="Stop after this many seconds [default: run until Ctrl-C].",
+    help="Stop the workload after this many seconds [default: at Ctrl-C].",
 )
-def demo(duration: float | None) -> None:
-    """The embedded default: local PostgreSQL 13 and 17 and MariaDB, ready for replication.
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=1),
+    default=100,
+    show_default=True,
+    help="Workload transactions per second on the source.",
+)
+def demo(duration: float | None, rate: float) -> None:
+    """The embedded default: a zero-downtime PostgreSQL 13 -> 17 upgrade bridge, locally.
 
-    Until the replication pipeline lands, the demo starts the servers, prints their DSNs and
-    replication settings, and keeps them up until Ctrl-C (or --duration), then removes them.
+    Starts a PG 13 source and a PG 17 target, seeds a small shop schema, keeps a live workload
+    writing to the source, and replicates (copy, then streaming) with progress and lag on screen.
+    At Ctrl-C (or after --duration) the workload stops, the target catches up, and every table is
+    compared row by row: exit 0 when equal, 1 when not. The servers are removed at the end.
     """
+    import threading  # noqa: PLC0415
+
+    from bridge import demo as demo_mod  # noqa: PLC0415
+    from bridge import progress  # noqa: PLC0415
+
     servers = command.demo_start(_progress)
     try:
-        roles = ("PG source", "PG target", "MariaDB source")
+        source, target = servers.pg_source, servers.pg_target
         # Plain lines, not a table: a DSN must stay whole to be copied, whatever the terminal width.
-        for role, s in zip(roles, servers.all(), strict=True):
-            click.echo(f"{role} ({s.engine} {s.version}): {s.dsn}")
-        _progress("press Ctrl-C to stop the servers and remove their data")
-        with contextlib.suppress(KeyboardInterrupt):
-            command.wait(duration)
+        click.echo(f"source (PostgreSQL {source.version}): {source.dsn}")
+        click.echo(f"target (PostgreSQL {target.version}): {target.dsn}")
+        demo_mod.create(source.dsn)
+        workload = demo_mod.Workload(source.dsn, rate=rate)
+        workload.start()
+        display = progress.RunDisplay(err_console)
+        pipe = command.pipeline(
+            source.dsn,
+            target.dsn,
+            Options(name="demo"),
+            on_status=display.status,
+            on_copy=display.copy,
+            on_notice=display.notice,
+        )
+        failure: list[BaseException] = []
+
+        def run_pipeline() -> None:
+            try:
+                pipe.run()
+            except BaseException as e:  # noqa: BLE001 - re-raised in the main thread
+                failure.append(e)
+
+        runner = threading.Thread(target=run_pipeline, name="demo-pipeline", daemon=True)
+        with display:
+            runner.start()
+            with contextlib.suppress(KeyboardInterrupt):
+                command.wait(duration, until=lambda: bool(failure) or not runner.is_alive())
+            workload.halt.set()
+            workload.join(10)
+            if not failure:
+                display.notice("workload stopped; waiting for the target to catch up …")
+                demo_mod.wait_caught_up(source.dsn, target.dsn)
+            pipe.stop()
+            runner.join(30)
+        if failure:
+            raise failure[0]
+        if workload.error is not None:
+            raise workload.error
+        results = demo_mod.compare(source.dsn, target.dsn)
+        for r in results:
+            verdict = "equal" if r.equal else "DIFFERENT"
+            click.echo(
+                f"{r.table}: {verdict} ({r.source_rows} rows on the source,"
+                f" {r.target_rows} on the target)"
+            )
+        click.echo(
+            f"{workload.transactions} workload transactions replicated from PostgreSQL"
+            f" {source.version} to {target.version}"
+        )
     finally:
         command.demo_stop(servers)
         _progress("demo servers stopped and removed")
+    if not all(r.equal for r in results):
+        sys.exit(1)
 
 
 # ------------------------------------------------------------------------------------- entry point

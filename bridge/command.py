@@ -175,21 +175,20 @@ def local_install(specs: Sequence[str]) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class DemoServers:
-    """The demo's servers: a PostgreSQL 13 source, a PostgreSQL 17 target, a MariaDB source."""
+    """The demo's servers: a PostgreSQL 13 source and a PostgreSQL 17 target."""
 
     pg_source: LocalServer
     pg_target: LocalServer
-    mariadb: LocalServer
 
     def all(self) -> tuple[LocalServer, ...]:
-        return (self.pg_source, self.pg_target, self.mariadb)
+        return (self.pg_source, self.pg_target)
 
 
 def demo_start(progress: Callable[[str], None]) -> DemoServers:
     """Start the demo's servers; on failure, stop the ones already started."""
     started: list[LocalServer] = []
     try:
-        for spec in ("postgres:13", "postgres:17", "mariadb"):
+        for spec in ("postgres:13", "postgres:17"):
             progress(f"starting {spec} …")
             started.append(servers.start(spec))
     except BaseException:
@@ -204,8 +203,8 @@ def demo_stop(demo: DemoServers) -> None:
         servers.stop(s.directory)
 
 
-def wait(seconds: float | None) -> None:
-    """Sleep `seconds`, or until interrupted when None."""
+def wait(seconds: float | None, until: Callable[[], bool] = lambda: False) -> None:
+    """Sleep `seconds` (forever when None), or until interrupted or `until()` holds."""
     deadline = None if seconds is None else time.monotonic() + seconds
-    while deadline is None or time.monotonic() < deadline:
+    while (deadline is None or time.monotonic() < deadline) and not until():
         time.sleep(0.2)
