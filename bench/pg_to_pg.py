@@ -1,4 +1,4 @@
-"""PG 13 -> PG 17: dbbridge vs native logical replication (CREATE SUBSCRIPTION), same run, same data.
+"""PG 13 -> PG 17: dbbridge vs native logical replication (CREATE SUBSCRIPTION), same run.
 
 Two measurements, each repeated (`--runs`), medians with min-max:
 
@@ -24,7 +24,6 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import psycopg
@@ -62,7 +61,8 @@ def backlog_workload(dsn: str) -> None:
     with connect(dsn, autocommit=False) as c:
         for start in range(0, INSERTS, TXN):
             c.execute(
-                "INSERT INTO bench SELECT g, g, md5(g::text) FROM generate_series(%s::int, %s::int) g",
+                "INSERT INTO bench SELECT g, g, md5(g::text)"
+                " FROM generate_series(%s::int, %s::int) g",
                 (start + 1, start + TXN),
             )
             c.commit()
@@ -80,7 +80,8 @@ def burst(dsn: str, first: int) -> None:
     with connect(dsn, autocommit=False) as c:
         for start in range(first, first + BURST, TXN):
             c.execute(
-                "INSERT INTO bench SELECT g, g, md5(g::text) FROM generate_series(%s::int, %s::int) g",
+                "INSERT INTO bench SELECT g, g, md5(g::text)"
+                " FROM generate_series(%s::int, %s::int) g",
                 (start, start + TXN - 1),
             )
             c.commit()
@@ -120,16 +121,23 @@ class Native:
             f" password={u.password}"
         )
         with connect(source) as c:
-            c.execute(sql.SQL("CREATE PUBLICATION {} FOR TABLE bench, marker").format(
-                sql.Identifier(self.sub)))
+            c.execute(
+                sql.SQL("CREATE PUBLICATION {} FOR TABLE bench, marker").format(
+                    sql.Identifier(self.sub)
+                )
+            )
 
     def prepare(self) -> None:
         """Create the slot (subscription disabled): the backlog accumulates for it."""
         with connect(self.target) as c:
-            c.execute(sql.SQL(
-                "CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {}"
-                " WITH (enabled = false, copy_data = false)"
-            ).format(sql.Identifier(self.sub), sql.Literal(self.conninfo), sql.Identifier(self.sub)))
+            c.execute(
+                sql.SQL(
+                    "CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {}"
+                    " WITH (enabled = false, copy_data = false)"
+                ).format(
+                    sql.Identifier(self.sub), sql.Literal(self.conninfo), sql.Identifier(self.sub)
+                )
+            )
 
     def start(self) -> None:
         with connect(self.target) as c:
@@ -150,9 +158,22 @@ class Bridge:
     def __init__(self, source: str, target: str, run: int) -> None:
         self.source, self.target = source, target
         self.args = [
-            sys.executable, "-m", "bridge", "run", "--source", source, "--target", target,
-            "--name", f"bench{run}", "--tables", "public.bench", "--tables", "public.marker",
-            "--no-snapshot", "--quiet",
+            sys.executable,
+            "-m",
+            "bridge",
+            "run",
+            "--source",
+            source,
+            "--target",
+            target,
+            "--name",
+            f"bench{run}",
+            "--tables",
+            "public.bench",
+            "--tables",
+            "public.marker",
+            "--no-snapshot",
+            "--quiet",
         ]
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -162,15 +183,19 @@ class Bridge:
         deadline = time.monotonic() + 60
         with connect(self.target) as c:
             while time.monotonic() < deadline:  # the checkpoint is written once the slot exists
-                if c.execute("SELECT to_regclass('bridge.checkpoints')").fetchone() != (None,) \
-                        and c.execute("SELECT 1 FROM bridge.checkpoints WHERE pipeline = %s",
-                                      (self.args[self.args.index("--name") + 1],)).fetchone():
+                if (
+                    c.execute("SELECT to_regclass('bridge.checkpoints')").fetchone() != (None,)
+                    and c.execute(
+                        "SELECT 1 FROM bridge.checkpoints WHERE pipeline = %s",
+                        (self.args[self.args.index("--name") + 1],),
+                    ).fetchone()
+                ):
                     break
                 time.sleep(0.05)
         self.pause()
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(self.args)  # noqa: S603 - our own CLI
+        self.proc = subprocess.Popen(self.args)
 
     def drop(self) -> None:
         pass
@@ -185,8 +210,10 @@ class Bridge:
 
 def one_run(run: int, source_server: str, target_server: str) -> dict[str, dict[str, float]]:
     source = create_db(source_server, f"bsrc{run}")
-    targets = {"native": create_db(target_server, f"bnat{run}"),
-               "dbbridge": create_db(target_server, f"bbri{run}")}
+    targets = {
+        "native": create_db(target_server, f"bnat{run}"),
+        "dbbridge": create_db(target_server, f"bbri{run}"),
+    }
     consumers: dict[str, Native | Bridge] = {
         "native": Native(source, targets["native"], run),
         "dbbridge": Bridge(source, targets["dbbridge"], run),
@@ -241,8 +268,9 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--json", help="Write the results here too.")
     args = ap.parse_args()
-    src = servers.start("postgres:13", settings={"max_wal_senders": "20",
-                                                  "max_replication_slots": "20"})
+    src = servers.start(
+        "postgres:13", settings={"max_wal_senders": "20", "max_replication_slots": "20"}
+    )
     tgt = servers.start("postgres:17", settings={"max_logical_replication_workers": "8"})
     try:
         results = [one_run(i, src.dsn, tgt.dsn) for i in range(args.runs)]
@@ -250,8 +278,11 @@ def main() -> None:
         servers.stop(src.directory)
         servers.stop(tgt.directory)
     report: dict[str, object] = {
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
         "source": f"postgres {src.version}",
         "target": f"postgres {tgt.version}",
         "runs": args.runs,
@@ -259,8 +290,9 @@ def main() -> None:
     for name in ("native", "dbbridge"):
         for metric in ("backlog_rows_per_s", "burst_lag_seconds"):
             report[f"{name}.{metric}"] = summary([r[name][metric] for r in results])
-    ratio = [r["dbbridge"]["backlog_rows_per_s"] / r["native"]["backlog_rows_per_s"]
-             for r in results]
+    ratio = [
+        r["dbbridge"]["backlog_rows_per_s"] / r["native"]["backlog_rows_per_s"] for r in results
+    ]
     report["ratio.backlog_throughput_bridge_over_native"] = summary(ratio)
     print(json.dumps(report, indent=2))
     if args.json:
