@@ -20,9 +20,10 @@ This module is pure: no I/O, property-tested against applying the events one at 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import IntEnum
+from operator import itemgetter
 from typing import TypeAlias
 
 from bridge.log.values import ABSENT, UNCHANGED, Value
@@ -56,9 +57,15 @@ class TableChanges:
     columns: tuple[str, ...]
     key_index: tuple[int, ...]
     ops: dict[Key, tuple[Op, Row | None]] = field(default_factory=dict)
+    key_of: Callable[[Row], Key] = field(init=False, repr=False)
+    """The key of a row, as a tuple (itemgetter: this runs once per row)."""
 
-    def key_of(self, row: Row) -> Key:
-        return tuple(row[i] for i in self.key_index)
+    def __post_init__(self) -> None:
+        if len(self.key_index) == 1:
+            (i,) = self.key_index
+            self.key_of = lambda row: (row[i],)
+        else:
+            self.key_of = itemgetter(*self.key_index)
 
     def insert(self, row: Row) -> None:
         key = self.key_of(row)

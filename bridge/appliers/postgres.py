@@ -139,6 +139,8 @@ class PostgresApplier:
         self.replica_role = self._try_replica_role()
         self.conn.commit()
         self._tables: dict[TableName, _Table] = {}
+        self._last: _Table | None = None
+        self._last_name: TableName | None = None
         self._pending = 0
         self._chunk: list[RowEvent] = []
         self._skip = False
@@ -221,9 +223,14 @@ class PostgresApplier:
         return self._resume_cache[1]
 
     def _row(self, ev: RowEvent) -> None:
-        t = self._tables.get(ev.relation)
-        if t is None or t.columns is not ev.columns:
-            t = self._layout(ev)
+        # Events of one relation share its TableName and columns objects: an identity check
+        # spares hashing a dataclass per row.
+        t = self._last
+        if t is None or ev.relation is not self._last_name or t.columns is not ev.columns:
+            t = self._tables.get(ev.relation)
+            if t is None or t.columns is not ev.columns:
+                t = self._layout(ev)
+            self._last, self._last_name = t, ev.relation
         self._changes += 1
         ch = t.changes
         if ch is None:
@@ -274,6 +281,7 @@ class PostgresApplier:
             dict(zip(info.columns, info.types, strict=True)),
         )
         self._tables[ev.relation] = t
+        self._last = None
         return t
 
     def _target_info(self, name: TableName) -> TableInfo:
@@ -507,6 +515,7 @@ class PostgresApplier:
                         ev,
                     )
         self._tables.pop(ev.relation, None)
+        self._last = None
         self._temps.discard(f"bridge_u_{info.oid}" if info else "")
 
     def _execute_ddl(self, stmt: pgschema.Statement, ev: Event) -> None:
@@ -551,6 +560,7 @@ class PostgresApplier:
         if ev.schema:
             self.conn.execute("SET LOCAL search_path TO DEFAULT")
         self._tables.clear()
+        self._last = None
         self._temps.clear()
 
     # -- transactions --------------------------------------------------------------------------

@@ -374,6 +374,45 @@ class EventBuilder:
             f"unexpected pgoutput message {type(msg).__name__}", position=str(Lsn(lsn))
         )
 
+    def fast_insert(self, buf: bytes, lsn: int) -> list[Event] | None:
+        """An Insert message outside a stream, decoded in one pass; None: take the general path.
+
+        The hot path of a backlog: it skips the decoder's message object and the dispatch, and
+        falls back (returns None) on anything unusual — unknown relation, binary columns, a
+        malformed tuple — so the general path's checks and errors apply there.
+        """
+        rel = self._relations.get(int.from_bytes(buf[1:5], "big"))
+        if rel is None or rel.ddl_log or len(buf) < 8 or buf[5] != 0x4E:  # 'N'
+            return None
+        decoders = rel.decoders
+        if int.from_bytes(buf[6:8], "big") != len(decoders):
+            return None
+        pos = 8
+        out: list[Value] = []
+        append = out.append
+        for decode in decoders:
+            kind = buf[pos]
+            if kind == 0x74:  # 't'
+                start = pos + 5
+                pos = start + int.from_bytes(buf[pos + 1 : start], "big")
+                append(decode(buf[start:pos]))
+            elif kind == 0x6E:  # 'n'
+                append(None)
+                pos += 1
+            elif kind == 0x75:  # 'u'
+                append(UNCHANGED)
+                pos += 1
+            else:
+                return None
+        if pos != len(buf):
+            return None
+        ev = rel.event
+        insert = Insert(self.source, Lsn(lsn), ev.relation, rel.names, tuple(out), ev.key)
+        if self._begin is not None:
+            begin, self._begin = self._begin, None
+            return [begin, insert]
+        return [insert]
+
     def _ddl(self, rel: _RelationState, row: tuple[Value, ...], lsn: int) -> Ddl:
         """The Ddl event for a row of bridge.ddl_log (sql/postgres/ddl_capture.sql)."""
         values = dict(zip(rel.names, row, strict=True))
@@ -688,7 +727,13 @@ class PostgresReader:
             # they take the position of what came before, which keeps positions ordered.
             lsn = data.wal_start or self._last_lsn
             self._last_lsn = lsn
-            msg = self.decoder.decode(data.payload, lsn=lsn)
+            payload = data.payload
+            if payload[:1] == b"I" and not self.decoder.in_stream:
+                fast = self.builder.fast_insert(payload, lsn)
+                if fast is not None:
+                    yield from fast
+                    continue
+            msg = self.decoder.decode(payload, lsn=lsn)
             yield from self.builder.feed(msg, lsn)
 
     def confirm(self, lsn: Lsn) -> None:
