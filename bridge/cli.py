@@ -270,7 +270,10 @@ def status(target: str, source: str | None, name: str | None, as_json: bool) -> 
             str(p.checkpoint.transactions),
             str(p.checkpoint.changes),
         )
-    Console(soft_wrap=True).print(table)
+    console = Console(soft_wrap=True)
+    if not console.is_terminal:
+        console = Console(soft_wrap=True, width=200)  # a pipe or a file: never cut a position
+    console.print(table)
 
 
 def _iso(value: dt.datetime | None) -> str | None:
