@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psycopg
 
+from bridge.appliers.postgres import connect_target
 from bridge.errors import ApplyError, ConfigError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -31,25 +32,19 @@ def current_revision(conn: psycopg.Connection[tuple[object, ...]]) -> str | None
 def upgrade(dsn: str) -> str:
     """Bring the target's metadata schema to `HEAD`; returns the revision it had before."""
     try:
-        with psycopg.connect(dsn, autocommit=True) as conn:
+        with connect_target(dsn, autocommit=True) as conn:
             before = current_revision(conn)
             if before == HEAD:
                 return before
             conn.execute("CREATE SCHEMA IF NOT EXISTS bridge")
-    except psycopg.OperationalError as e:
-        reason = " ".join(str(e).split())
-        if "password authentication failed" in reason or "no pg_hba.conf entry" in reason:
-            raise ConfigError(
-                f"the target refused the login: {reason}",
-                hint="check the user and password in the --target DSN",
-            ) from e
-        raise ApplyError(f"cannot connect to the target: {reason}", retryable=True) from e
     except psycopg.errors.InsufficientPrivilege as e:
         raise ConfigError(
             f"the target user cannot create bridge's metadata schema: {e.diag.message_primary}",
             hint="grant CREATE on the target database (see sql/postgres/grants.sql)",
             sqlstate=e.sqlstate,
         ) from e
+    except psycopg.OperationalError as e:  # the connection dropped after it was made
+        raise ApplyError(f"the target failed: {e}", retryable=True) from e
     _run_alembic(dsn)
     return before or "none"
 

@@ -94,6 +94,23 @@ def list_checkpoints(conn: Conn) -> list[Checkpoint]:
     return [Checkpoint(*r) for r in rows]  # type: ignore[arg-type]
 
 
+def connect_target(dsn: str, **kwargs: object) -> Conn:
+    """Connect to the target: a refused login is a configuration error, anything else transient.
+
+    psycopg reports no SQLSTATE for a failed connection, so libpq's wording decides.
+    """
+    try:
+        return psycopg.connect(dsn, **kwargs)  # type: ignore[arg-type]
+    except psycopg.OperationalError as e:
+        reason = " ".join(str(e).split())
+        if "password authentication failed" in reason or "no pg_hba.conf entry" in reason:
+            raise ConfigError(
+                f"the target refused the login: {reason}",
+                hint="check the user and password in the --target DSN",
+            ) from e
+        raise ApplyError(f"cannot connect to the target: {reason}", retryable=True) from e
+
+
 @dataclass(slots=True)
 class _Table:
     info: TableInfo
@@ -119,16 +136,7 @@ class PostgresApplier:
     ) -> None:
         self.pipeline = pipeline
         self.table_ddl = table_ddl
-        try:
-            self.conn: Conn = psycopg.connect(dsn, application_name=application_name)
-        except psycopg.OperationalError as e:
-            reason = " ".join(str(e).split())
-            if "password authentication failed" in reason or "no pg_hba.conf entry" in reason:
-                raise ConfigError(
-                    f"the target refused the login: {reason}",
-                    hint="check the user and password in the --target DSN",
-                ) from e
-            raise ApplyError(f"cannot connect to the target: {reason}", retryable=True) from e
+        self.conn: Conn = connect_target(dsn, application_name=application_name)
         pgadapt.register(self.conn.adapters)
         self.conn.execute(
             "SET DateStyle = ISO; SET IntervalStyle = postgres; SET extra_float_digits = 3"
