@@ -58,6 +58,7 @@ SESSION_OPTIONS = (
 DDL_LOG = TableName("bridge", "ddl_log")
 """Where sql/postgres/ddl_capture.sql records DDL; the reader turns its inserts into Ddl events."""
 _XLOG_HEADER = struct.Struct("!cQQq")
+_ROW_TAGS = (b"I", b"U", b"D")
 _KEEPALIVE = struct.Struct("!cQqB")
 _STATUS = struct.Struct("!cQQQqB")
 
@@ -374,20 +375,67 @@ class EventBuilder:
             f"unexpected pgoutput message {type(msg).__name__}", position=str(Lsn(lsn))
         )
 
-    def fast_insert(self, buf: bytes, lsn: int) -> list[Event] | None:
-        """An Insert message outside a stream, decoded in one pass; None: take the general path.
+    def fast_change(self, buf: bytes, lsn: int) -> list[Event] | None:
+        """An Insert, Update or Delete outside a stream, decoded in one pass; None: take the
+        general path.
 
-        The hot path of a backlog: it skips the decoder's message object and the dispatch, and
-        falls back (returns None) on anything unusual — unknown relation, binary columns, a
-        malformed tuple — so the general path's checks and errors apply there.
+        The hot path of a backlog: it skips the decoder's message objects and the dispatch, and
+        falls back (returns None) on anything unusual — an unknown relation, binary columns, a
+        malformed tuple, a value that does not parse — so the general path's checks and errors
+        apply there.
         """
         rel = self._relations.get(int.from_bytes(buf[1:5], "big"))
-        if rel is None or rel.ddl_log or len(buf) < 8 or buf[5] != 0x4E:  # 'N'
+        if rel is None or rel.ddl_log:
             return None
+        try:
+            change = self._one_pass(rel, buf, lsn)
+        except (IndexError, ValueError, UnicodeDecodeError):
+            return None
+        if self._begin is not None:
+            begin, self._begin = self._begin, None
+            return [begin, change]
+        return [change]
+
+    def _one_pass(self, rel: _RelationState, buf: bytes, lsn: int) -> Event:
+        """`fast_change`'s decoding; raises IndexError/ValueError on anything unusual."""
+        tag = buf[0]
+        pos = 5
+        before: tuple[Value, ...] | None = None
+        if tag != 0x49 and buf[pos] in (0x4B, 0x4F):  # 'K' key / 'O' old row
+            old_kind = buf[pos]
+            before, pos = self._fast_tuple(rel, buf, pos + 1, ABSENT)
+            if old_kind == 0x4B:  # key only: the other columns were not sent
+                before = tuple(
+                    v if k else ABSENT for v, k in zip(before, rel.key_mask, strict=True)
+                )
+        ev = rel.event
+        if tag == 0x44:  # 'D'
+            if before is None or pos != len(buf):
+                raise IndexError("a delete without its old image, or trailing bytes")
+            change: Event = Delete(self.source, Lsn(lsn), ev.relation, rel.names, before, ev.key)
+        else:
+            if buf[pos] != 0x4E:  # 'N'
+                raise IndexError("no new tuple")
+            after, pos = self._fast_tuple(rel, buf, pos + 1, UNCHANGED)
+            if pos != len(buf):
+                raise IndexError("trailing bytes")
+            if tag == 0x49:
+                change = Insert(self.source, Lsn(lsn), ev.relation, rel.names, after, ev.key)
+            else:
+                change = Update(
+                    self.source, Lsn(lsn), ev.relation, rel.names, before, after, ev.key
+                )
+        return change
+
+    @staticmethod
+    def _fast_tuple(
+        rel: _RelationState, buf: bytes, pos: int, unchanged: Value
+    ) -> tuple[tuple[Value, ...], int]:
+        """TupleData at `pos` through the relation's decoders; raises IndexError if malformed."""
         decoders = rel.decoders
-        if int.from_bytes(buf[6:8], "big") != len(decoders):
-            return None
-        pos = 8
+        if int.from_bytes(buf[pos : pos + 2], "big") != len(decoders):
+            raise IndexError("column count differs from the relation")
+        pos += 2
         out: list[Value] = []
         append = out.append
         for decode in decoders:
@@ -395,23 +443,18 @@ class EventBuilder:
             if kind == 0x74:  # 't'
                 start = pos + 5
                 pos = start + int.from_bytes(buf[pos + 1 : start], "big")
+                if pos > len(buf):
+                    raise IndexError("column data runs past the message")
                 append(decode(buf[start:pos]))
             elif kind == 0x6E:  # 'n'
                 append(None)
                 pos += 1
             elif kind == 0x75:  # 'u'
-                append(UNCHANGED)
+                append(unchanged)
                 pos += 1
             else:
-                return None
-        if pos != len(buf):
-            return None
-        ev = rel.event
-        insert = Insert(self.source, Lsn(lsn), ev.relation, rel.names, tuple(out), ev.key)
-        if self._begin is not None:
-            begin, self._begin = self._begin, None
-            return [begin, insert]
-        return [insert]
+                raise IndexError("binary or unknown column kind")
+        return tuple(out), pos
 
     def _ddl(self, rel: _RelationState, row: tuple[Value, ...], lsn: int) -> Ddl:
         """The Ddl event for a row of bridge.ddl_log (sql/postgres/ddl_capture.sql)."""
@@ -728,8 +771,8 @@ class PostgresReader:
             lsn = data.wal_start or self._last_lsn
             self._last_lsn = lsn
             payload = data.payload
-            if payload[:1] == b"I" and not self.decoder.in_stream:
-                fast = self.builder.fast_insert(payload, lsn)
+            if payload[:1] in _ROW_TAGS and not self.decoder.in_stream:
+                fast = self.builder.fast_change(payload, lsn)
                 if fast is not None:
                     yield from fast
                     continue
