@@ -6,23 +6,23 @@ tests call these functions directly. Nothing here calls `sys.exit` or prints to 
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-
-import psycopg
+from typing import cast
 
 from bridge import metadata
-from bridge.appliers.postgres import Checkpoint, list_checkpoints
+from bridge.appliers.postgres import Checkpoint, connect_target, list_checkpoints
 from bridge.dsn import parse_dsn
-from bridge.errors import ApplyError, ConfigError
+from bridge.errors import ConfigError
 from bridge.local import servers
 from bridge.local.servers import EngineSpec, LocalServer
 from bridge.log.events import Event
 from bridge.pipeline import Options, Pipeline
 from bridge.positions import Lsn
-from bridge.readers.postgres import PostgresReader
+from bridge.readers.postgres import PostgresReader, connect_source
 
 DEFAULT_INSTALL = ("mariadb", "postgres:13", "postgres:15", "postgres:16", "postgres:17")
 
@@ -116,20 +116,18 @@ def status(
     target: str, *, source: str | None = None, name: str | None = None
 ) -> list[PipelineStatus]:
     tgt = parse_dsn(target, role="--target")
-    try:
-        with psycopg.connect(tgt.url, autocommit=True) as conn:
-            if metadata.current_revision(conn) is None:
-                return []
-            found = list_checkpoints(conn)
-            now = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
-    except psycopg.OperationalError as e:
-        raise ApplyError(f"cannot connect to the target: {' '.join(str(e).split())}") from e
+    with connect_target(tgt.url, autocommit=True) as conn:
+        if metadata.current_revision(conn) is None:
+            return []
+        found = list_checkpoints(conn)
+        row = conn.execute("SELECT now()").fetchone()
+        now = cast("dt.datetime", row[0] if row else None)
     if name is not None:
         found = [c for c in found if c.pipeline == name]
     head: Lsn | None = None
     if source is not None:
         src = parse_dsn(source, role="--source")
-        with psycopg.connect(src.url, autocommit=True) as conn:
+        with connect_source(src.url) as conn:
             row = conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()
             head = Lsn.parse(str(row[0])) if row else None
     out = []

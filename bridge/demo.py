@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import psycopg
 
+from bridge.readers.postgres import SESSION_OPTIONS
+
 SCHEMA = [
     "CREATE SCHEMA shop",
     "CREATE TYPE shop.status AS ENUM ('new', 'paid', 'shipped', 'cancelled')",
@@ -37,7 +39,6 @@ SEED = [
     " FROM generate_series(1, 20000) g",
 ]
 TABLES = ("shop.customers", "shop.orders")
-COMPARE_OPTIONS = "-c DateStyle=ISO -c TimeZone=UTC -c extra_float_digits=3"
 
 
 def create(source: str) -> None:
@@ -113,8 +114,8 @@ def compare(source: str, target: str) -> list[Comparison]:
     for table in TABLES:
         query = f"SELECT t::text FROM {table} t ORDER BY id"  # noqa: S608 - fixed names
         with (
-            psycopg.connect(source, options=COMPARE_OPTIONS) as s,
-            psycopg.connect(target, options=COMPARE_OPTIONS) as t,
+            psycopg.connect(source, options=SESSION_OPTIONS) as s,
+            psycopg.connect(target, options=SESSION_OPTIONS) as t,
         ):
             a = s.execute(query).fetchall()
             b = t.execute(query).fetchall()

@@ -166,12 +166,7 @@ class Pipeline:
             applier.table_ddl = table_ddl
             cp = applier.checkpoint
             if cp is not None and cp.phase == "streaming":
-                if cp.source_system_id != reader.source.system_id:
-                    raise ConfigError(
-                        f"pipeline {opts.name!r} on this target replicates source system"
-                        f" {cp.source_system_id}, not {reader.source.system_id}",
-                        hint="use another --name for another source",
-                    )
+                applier.check_source(reader.source)
                 if not reader.slot_exists():
                     raise ConfigError(
                         f"the source has no slot {opts.slot!r}: the changes after"

@@ -17,6 +17,7 @@ back to its savepoint and replayed event by event.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
@@ -46,7 +47,7 @@ from bridge.log.events import (
 )
 from bridge.log.values import ABSENT, UNCHANGED, Value
 from bridge.pgschema import TableInfo
-from bridge.positions import Position, parse_position
+from bridge.positions import parse_position
 from bridge.translate.pgstatements import ddl_statements
 
 log = logging.getLogger(__name__)
@@ -76,11 +77,13 @@ class Checkpoint:
     changes: int
 
 
+# The columns of bridge.checkpoints in `Checkpoint`'s field order.
+_CHECKPOINT_COLUMNS = ", ".join(f.name for f in dataclasses.fields(Checkpoint))
+
+
 def load_checkpoint(conn: Conn, pipeline: str) -> Checkpoint | None:
     row = conn.execute(
-        "SELECT pipeline, source_engine, source_system_id, phase, position, snapshot_position,"
-        " commit_time, applied_at, transactions, changes FROM bridge.checkpoints"
-        " WHERE pipeline = %s",
+        f"SELECT {_CHECKPOINT_COLUMNS} FROM bridge.checkpoints WHERE pipeline = %s",  # noqa: S608
         (pipeline,),
     ).fetchone()
     return None if row is None else Checkpoint(*row)  # type: ignore[arg-type]
@@ -88,8 +91,7 @@ def load_checkpoint(conn: Conn, pipeline: str) -> Checkpoint | None:
 
 def list_checkpoints(conn: Conn) -> list[Checkpoint]:
     rows = conn.execute(
-        "SELECT pipeline, source_engine, source_system_id, phase, position, snapshot_position,"
-        " commit_time, applied_at, transactions, changes FROM bridge.checkpoints ORDER BY 1"
+        f"SELECT {_CHECKPOINT_COLUMNS} FROM bridge.checkpoints ORDER BY 1"  # noqa: S608
     ).fetchall()
     return [Checkpoint(*r) for r in rows]  # type: ignore[arg-type]
 
@@ -120,7 +122,6 @@ class _Table:
     changes: TableChanges | None
     """None when the table has no key the target enforces: events are written one by one."""
     types: dict[str, str] = field(default_factory=dict)
-    temp: sql.Composable | None = None
 
 
 class PostgresApplier:
@@ -149,14 +150,13 @@ class PostgresApplier:
         self._tables: dict[TableName, _Table] = {}
         self._last: _Table | None = None
         self._last_name: TableName | None = None
-        self._pending = 0
         self._chunk: list[RowEvent] = []
+        """The folded row events not yet written, kept to replay them in order if needed."""
         self._skip = False
         self._temps: set[str] = set()
-        self.checkpoint: Checkpoint | None = load_checkpoint(self.conn, pipeline)
+        self._set_checkpoint(load_checkpoint(self.conn, pipeline))
         self.conn.commit()
         self._last_commit: Commit | None = None
-        self._resume_cache: tuple[str, Position] | None = None
         self._txns = 0
         self._changes = 0
         self.applied_transactions = 0
@@ -183,7 +183,7 @@ class PostgresApplier:
     @property
     def pending(self) -> int:
         """Row events folded but not yet written (the pipeline flushes past a bound)."""
-        return self._pending
+        return len(self._chunk)
 
     def apply(self, ev: Event) -> None:
         """Take one event; rows are written at the next `flush` or `commit`."""
@@ -221,14 +221,12 @@ class PostgresApplier:
             except TypeError:  # positions of another kind: another source, refused at commit
                 self._skip = False
 
-    @property
-    def _resume_after(self) -> Position | None:
-        cp = self.checkpoint
-        if cp is None or cp.phase != "streaming":
-            return None
-        if self._resume_cache is None or self._resume_cache[0] != cp.position:
-            self._resume_cache = (cp.position, parse_position(cp.position))
-        return self._resume_cache[1]
+    def _set_checkpoint(self, cp: Checkpoint | None) -> None:
+        self.checkpoint = cp
+        # Parsed once per checkpoint: every Begin compares against it.
+        self._resume_after = (
+            parse_position(cp.position) if cp is not None and cp.phase == "streaming" else None
+        )
 
     def _row(self, ev: RowEvent) -> None:
         # Events of one relation share its TableName and columns objects: an identity check
@@ -241,22 +239,18 @@ class PostgresApplier:
             self._last, self._last_name = t, ev.relation
         self._changes += 1
         ch = t.changes
-        if ch is None:
+        kind = type(ev)
+        # Not foldable (no key on the target, or the key moves): in order, after the rest.
+        moves = kind is Update and ch is not None and ch.key_changed(ev.before, ev.after)  # type: ignore[union-attr]
+        if ch is None or moves:
             self.flush()
             self._write_one(t, ev)
             return
         self._chunk.append(ev)
-        self._pending += 1
-        if type(ev) is Insert:
-            ch.insert(ev.after)
-        elif type(ev) is Update:
-            if ch.key_changed(ev.before, ev.after):
-                self._chunk.pop()
-                self._pending -= 1
-                self.flush()
-                self._write_one(t, ev)
-            else:
-                ch.update(ev.after)
+        if kind is Insert:
+            ch.insert(ev.after)  # type: ignore[union-attr]
+        elif kind is Update:
+            ch.update(ev.after)  # type: ignore[union-attr]
         else:
             ch.delete(ch.key_of(ev.before))  # type: ignore[union-attr,arg-type]
 
@@ -306,10 +300,9 @@ class PostgresApplier:
 
     def flush(self) -> None:
         """Write every folded change (inside the open target transaction)."""
-        if not self._pending:
+        if not self._chunk:
             return
         chunk, self._chunk = self._chunk, []
-        self._pending = 0
         tables = [t for t in self._tables.values() if t.changes is not None and len(t.changes)]
         self.conn.execute("SAVEPOINT bridge_chunk")
         try:
@@ -600,16 +593,9 @@ class PostgresApplier:
         snapshot_position: str | None,
         commit_time: dt.datetime | None,
     ) -> None:
-        cp = self.checkpoint
-        if cp is not None and cp.source_system_id != source.system_id:
-            raise ConfigError(
-                f"pipeline {self.pipeline!r} on this target replicates source system"
-                f" {cp.source_system_id}, not {source.system_id}",
-                hint="use another --name for another source",
-            )
+        self.check_source(source)
         row = self.conn.execute(
-            "INSERT INTO bridge.checkpoints AS c (pipeline, source_engine, source_system_id,"
-            " phase, position, snapshot_position, commit_time, applied_at, transactions, changes)"
+            f"INSERT INTO bridge.checkpoints AS c ({_CHECKPOINT_COLUMNS})"  # noqa: S608
             " VALUES (%s, %s, %s, %s, %s, %s, %s, now(), %s, %s)"
             " ON CONFLICT (pipeline) DO UPDATE SET phase = EXCLUDED.phase,"
             " position = EXCLUDED.position,"
@@ -617,8 +603,7 @@ class PostgresApplier:
             " commit_time = coalesce(EXCLUDED.commit_time, c.commit_time), applied_at = now(),"
             " transactions = c.transactions + EXCLUDED.transactions,"
             " changes = c.changes + EXCLUDED.changes"
-            " RETURNING pipeline, source_engine, source_system_id, phase, position,"
-            " snapshot_position, commit_time, applied_at, transactions, changes",
+            f" RETURNING {_CHECKPOINT_COLUMNS}",
             (
                 self.pipeline,
                 source.engine,
@@ -631,7 +616,17 @@ class PostgresApplier:
                 self._changes,
             ),
         ).fetchone()
-        self.checkpoint = Checkpoint(*row)  # type: ignore[misc]
+        self._set_checkpoint(Checkpoint(*row))  # type: ignore[misc]
+
+    def check_source(self, source: SourceId) -> None:
+        """Refuse to mix two sources in one pipeline's checkpoint."""
+        cp = self.checkpoint
+        if cp is not None and cp.source_system_id != source.system_id:
+            raise ConfigError(
+                f"pipeline {self.pipeline!r} on this target replicates source system"
+                f" {cp.source_system_id}, not {source.system_id}",
+                hint="use another --name for another source",
+            )
 
     def mark_snapshot(self, source: SourceId, position: str, *, done: bool) -> None:
         """Record the snapshot's consistent point; `done` switches the pipeline to streaming."""
@@ -644,7 +639,6 @@ class PostgresApplier:
         with contextlib.suppress(psycopg.Error):
             self.conn.rollback()
         self._chunk.clear()
-        self._pending = 0
         self._temps.clear()
         for t in self._tables.values():
             if t.changes is not None:

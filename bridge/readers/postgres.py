@@ -79,7 +79,7 @@ _NO_REPLICATION = ("must be superuser or replication role", "permission denied t
 _AUTH_FAILURES = ("password authentication failed", "no pg_hba.conf entry", 'role "')
 
 
-def _connect(dsn: str, **kwargs: object) -> psycopg.Connection[tuple[object, ...]]:
+def connect_source(dsn: str, **kwargs: object) -> psycopg.Connection[tuple[object, ...]]:
     try:
         return psycopg.connect(dsn, autocommit=True, **kwargs)  # type: ignore[arg-type]
     except psycopg.OperationalError as e:
@@ -106,7 +106,7 @@ class ReplicationConnection:
     """One walsender connection in logical replication mode."""
 
     def __init__(self, dsn: str, *, options: str = SESSION_OPTIONS) -> None:
-        self.conn = _connect(dsn, replication="database", options=options)
+        self.conn = connect_source(dsn, replication="database", options=options)
         self.received = 0
         """Highest WAL position received."""
         self.flushed = 0
@@ -665,7 +665,7 @@ class PostgresReader:
         self.tables = tables
         self.temporary_slot = temporary_slot
         self.session_options = session_options
-        self.sql = _connect(dsn, options=session_options)
+        self.sql = connect_source(dsn, options=session_options)
         try:
             self.version, self.version_num = check_source(self.sql)
             self.repl = ReplicationConnection(dsn, options=session_options)

@@ -22,9 +22,10 @@ import psycopg
 from psycopg import sql
 
 from bridge import pgschema
+from bridge.appliers.postgres import connect_target
 from bridge.errors import ApplyError, SourceError
 from bridge.log.events import TableName
-from bridge.readers.postgres import SESSION_OPTIONS
+from bridge.readers.postgres import SESSION_OPTIONS, connect_source
 
 Conn = psycopg.Connection[tuple[object, ...]]
 
@@ -80,7 +81,7 @@ def copy_tables(
     stop: threading.Event | None = None,
 ) -> dict[TableName, int]:
     """Copy `tables` as of `snapshot` into the target; returns rows copied per table."""
-    with psycopg.connect(source_dsn, autocommit=True) as src:
+    with connect_source(source_dsn) as src:
         estimates = estimate_rows(src, tables)
     progress = {t: TableProgress(t, estimates[t]) for t in tables}
     if on_progress:
@@ -119,15 +120,13 @@ def _copy_one(
 ) -> TableProgress:
     table = progress.table
     started = time.monotonic()
+    # Autocommit on the source: the snapshot's transaction is opened and ended explicitly.
+    src = connect_source(source_dsn, options=SESSION_OPTIONS)
     try:
-        src = psycopg.connect(source_dsn, options=SESSION_OPTIONS)
-    except psycopg.Error as e:
-        raise SourceError(f"cannot open a copy connection: {e}", retryable=True) from e
-    try:
-        tgt = psycopg.connect(target_dsn)
-    except psycopg.Error as e:
+        tgt = connect_target(target_dsn)
+    except BaseException:
         src.close()
-        raise ApplyError(f"cannot open a copy connection to the target: {e}", retryable=True) from e
+        raise
     with src, tgt:
         src.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         src.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
@@ -163,7 +162,7 @@ def _copy_one(
         except psycopg.Error as e:
             raise ApplyError(f"copying {table} failed: {e}", table=str(table)) from e
         tgt.commit()
-        src.rollback()
+        src.execute("ROLLBACK")
     progress.done = True
     progress.seconds = time.monotonic() - started
     if on_progress:

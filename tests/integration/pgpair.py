@@ -7,6 +7,7 @@ import contextlib
 import os
 import random
 import secrets
+import signal
 import subprocess
 import sys
 import threading
@@ -23,10 +24,8 @@ from bridge.dsn import parse_dsn
 from bridge.local.servers import LocalServer
 from bridge.pipeline import Options, Pipeline, Status
 
-# The walsender's and the comparison's formatting: equal data prints equal text on any major.
-COMPARE_OPTIONS = (
-    "-c DateStyle=ISO -c IntervalStyle=postgres -c TimeZone=UTC -c extra_float_digits=3"
-)
+# The walsender's formatting: equal data prints equal text on any major.
+from bridge.readers.postgres import SESSION_OPTIONS
 
 
 @contextlib.contextmanager
@@ -143,7 +142,7 @@ def sync(source: str, target: str, timeout: float = 60, running: Running | None 
 
 def table_rows(dsn: str, table: str, order_by: str = "1") -> list[str]:
     """Every row of `table` as PostgreSQL's own text, in key order."""
-    with psycopg.connect(dsn, autocommit=True, options=COMPARE_OPTIONS) as conn:
+    with psycopg.connect(dsn, autocommit=True, options=SESSION_OPTIONS) as conn:
         rows = conn.execute(
             sql.SQL("SELECT t::text FROM {} AS t ORDER BY {}").format(
                 sql.SQL(table), sql.SQL(order_by)
@@ -304,3 +303,25 @@ def dbbridge(*args: str, stdout: int | None = subprocess.PIPE) -> subprocess.Pop
         text=True,
         env={**os.environ, "DBBRIDGE_DEBUG": "1"},
     )
+
+
+@dataclass
+class BridgeRun:
+    """A `dbbridge run` process; `stderr` is filled once it has stopped."""
+
+    proc: subprocess.Popen[str]
+    stderr: str = ""
+
+
+@contextlib.contextmanager
+def bridge_run(
+    source: str, target: str, name: str, *, stop_with: signal.Signals = signal.SIGTERM
+) -> Iterator[BridgeRun]:
+    """`dbbridge run` as a process, stopped with `stop_with` on exit, which must exit 0."""
+    run = BridgeRun(dbbridge("run", "--source", source, "--target", target, "--name", name, "-q"))
+    try:
+        yield run
+    finally:
+        run.proc.send_signal(stop_with)
+        _, run.stderr = run.proc.communicate(timeout=60)
+    assert run.proc.returncode == 0, run.stderr

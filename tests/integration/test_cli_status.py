@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -85,9 +84,3 @@ def test_status_of_a_target_without_pipelines(pair: tuple[str, str]) -> None:
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert out.strip() == "no pipelines on this target"
-
-
-def test_migrations_ship_with_the_package() -> None:
-    assert (metadata.MIGRATIONS / "env.py").is_file()
-    assert (metadata.MIGRATIONS / "script.py.mako").is_file()
-    assert Path(metadata.__file__).parent == metadata.MIGRATIONS.parent

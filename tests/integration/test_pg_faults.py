@@ -17,6 +17,7 @@ from bridge.testing.pytest_plugin import ServerPool
 from tests.integration.pgpair import (
     MARKER,
     assert_same,
+    bridge_run,
     dbbridge,
     execute,
     fresh_db,
@@ -104,13 +105,8 @@ def test_kill_9_five_times_under_load(pg13_to_17: tuple[str, str]) -> None:
         work.join(10)
     assert work.error is None, work.error
     assert work.transactions > 50
-    proc = dbbridge(*args)
-    try:
+    with bridge_run(source, target, "k9"):
         sync(source, target, timeout=90)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 0, err
     assert_same(source, target, ["accounts"])
     assert_same(source, target, ["audit"], order_by="seq, at")
 
@@ -118,24 +114,14 @@ def test_kill_9_five_times_under_load(pg13_to_17: tuple[str, str]) -> None:
 def test_sigterm_finishes_the_batch_and_exits_0(pg13_to_17: tuple[str, str]) -> None:
     source, target = pg13_to_17
     execute(source, "CREATE TABLE t (id int PRIMARY KEY)")
-    proc = dbbridge("run", "--source", source, "--target", target, "--name", "term", "-q")
-    try:
+    with bridge_run(source, target, "term") as first:  # exits 0 on SIGTERM
         sync(source, target, timeout=60)
         execute(source, "INSERT INTO t SELECT generate_series(1, 5000)")
         time.sleep(0.3)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 0, err
-    assert "stopped at" in err
+    assert "stopped at" in first.stderr
     # What was applied is checkpointed; a restart completes the rest.
-    proc = dbbridge("run", "--source", source, "--target", target, "--name", "term", "-q")
-    try:
+    with bridge_run(source, target, "term", stop_with=signal.SIGINT):
         sync(source, target, timeout=60)
-    finally:
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 0, err
     assert_same(source, target, ["t"])
 
 
@@ -182,16 +168,11 @@ def test_source_user_without_replication_privilege_is_refused(
 
 def test_slot_in_use_is_refused(pg13_to_17: tuple[str, str]) -> None:
     source, target = pg13_to_17
-    first = dbbridge("run", "--source", source, "--target", target, "--name", "busy", "-q")
-    try:
+    with bridge_run(source, target, "busy"):  # and it keeps running: exits 0 on SIGTERM
         sync(source, target, timeout=60)
         code, err = _run_fails("--source", source, "--target", target, "--name", "busy")
-    finally:
-        first.send_signal(signal.SIGTERM)
-        first.communicate(timeout=30)
     assert code == 2, err
     assert "replication slot 'dbbridge_busy' is in use" in err
-    assert first.returncode == 0
 
 
 def _free_port() -> int:
@@ -237,20 +218,15 @@ def test_million_row_transaction_in_bounded_memory(
     )
     with fresh_db(src_server, "src") as source, fresh_db(tgt_server, "tgt") as target:
         execute(source, MARKER, "CREATE TABLE big (id int PRIMARY KEY, v text NOT NULL)")
-        proc = dbbridge("run", "--source", source, "--target", target, "--name", "big", "-q")
-        try:
+        with bridge_run(source, target, "big") as run:
             sync(source, target, timeout=60)
-            baseline = _peak_rss_mb(proc.pid)
+            baseline = _peak_rss_mb(run.proc.pid)
             execute(
                 source,
                 "INSERT INTO big SELECT g, md5(g::text) FROM generate_series(1, 1000000) g",
             )
             sync(source, target, timeout=300)
-            peak = _peak_rss_mb(proc.pid)
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            _, err = proc.communicate(timeout=60)
-        assert proc.returncode == 0, err
+            peak = _peak_rss_mb(run.proc.pid)
         digest = "SELECT count(*), md5(string_agg(id::text || v, ',' ORDER BY id)) FROM big"
         with psycopg.connect(source) as s, psycopg.connect(target) as t:
             assert s.execute(digest).fetchone() == t.execute(digest).fetchone()
