@@ -206,20 +206,21 @@ class Pipeline:
         def copy(snapshot: str, consistent: Lsn) -> None:
             src = reader.sql
             chosen = list(tables) if tables is not None else pgschema.list_tables(src)
-            created = pgsnapshot.prepare_target(src, applier.conn, chosen)
-            self.notice(
-                f"copying {len(chosen)} table(s) as of {consistent}"
-                + (f" ({len(created)} created on the target)" if created else "")
-            )
-            counts = pgsnapshot.copy_tables(
-                self.source.url,
-                self.target.url,
-                snapshot,
-                chosen,
-                workers=self.options.copy_workers,
-                on_progress=self.on_copy,
-                stop=self.stop_event,
-            )
+            with pgsnapshot.lock_tables(self.source.url, snapshot, chosen):
+                created = pgsnapshot.prepare_target(src, applier.conn, chosen)
+                self.notice(
+                    f"copying {len(chosen)} table(s) as of {consistent}"
+                    + (f" ({len(created)} created on the target)" if created else "")
+                )
+                counts = pgsnapshot.copy_tables(
+                    self.source.url,
+                    self.target.url,
+                    snapshot,
+                    chosen,
+                    workers=self.options.copy_workers,
+                    on_progress=self.on_copy,
+                    stop=self.stop_event,
+                )
             pgsnapshot.create_indexes(src, applier.conn, created)
             self.status.copied_rows = sum(counts.values())
             applier.mark_snapshot(reader.source, str(consistent), done=True)

@@ -12,9 +12,10 @@ redone; the pipeline records the snapshot as done only after every table committ
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -107,6 +108,43 @@ def copy_tables(
             p = f.result()
             out[p.table] = p.rows
     return out
+
+
+@contextlib.contextmanager
+def lock_tables(source_dsn: str, snapshot: str, tables: Sequence[TableName]) -> Iterator[None]:
+    """Hold ACCESS SHARE locks on `tables` in the snapshot while they are created on the target
+    and copied (as pg_dump does).
+
+    A COPY plans against the current catalog, not the snapshot's: a column dropped after the
+    slot was created would break it. The locks make later DDL wait for the copy; DDL that
+    slipped in before them is detected here (retryable: the pipeline starts again from a new
+    slot and snapshot, which see the new definition).
+    """
+    with connect_source(source_dsn) as holder, connect_source(source_dsn) as now:
+        holder.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        holder.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
+        try:
+            if tables:
+                holder.execute(
+                    sql.SQL("LOCK TABLE {} IN ACCESS SHARE MODE").format(
+                        sql.SQL(", ").join(sql.Identifier(t.schema, t.name) for t in tables)
+                    )
+                )
+            changed = [
+                t for t in tables if pgschema.table_info(holder, t) != pgschema.table_info(now, t)
+            ]
+        except psycopg.errors.UndefinedTable:
+            changed = list(tables)
+        if changed:
+            raise SourceError(
+                f"table {changed[0]} changed its definition while the copy was starting",
+                table=str(changed[0]),
+                retryable=True,  # a new slot and snapshot see the new definition
+            )
+        try:
+            yield
+        finally:
+            holder.execute("ROLLBACK")
 
 
 def _copy_one(
