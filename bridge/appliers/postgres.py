@@ -515,9 +515,21 @@ class PostgresApplier:
                         ),
                         ev,
                     )
-        self._tables.pop(ev.relation, None)
+        self._schema_changed(ev.relation)
+
+    def _schema_changed(self, table: TableName | None) -> None:
+        """Forget what is known of a target table's shape (of every table when None)."""
+        if table is None:
+            self._tables.clear()
+        else:
+            self._tables.pop(table, None)
         self._last = None
-        self._temps.discard(f"bridge_u_{info.oid}" if info else "")
+        # The update path's temp tables copy a table's shape and live until the commit.
+        for name in self._temps:
+            self.conn.execute(
+                sql.SQL("DROP TABLE IF EXISTS pg_temp.{}").format(sql.Identifier(name))
+            )
+        self._temps.clear()
 
     def _execute_ddl(self, stmt: pgschema.Statement, ev: Event) -> None:
         try:
@@ -560,9 +572,7 @@ class PostgresApplier:
             ) from e
         if ev.schema:
             self.conn.execute("SET LOCAL search_path TO DEFAULT")
-        self._tables.clear()
-        self._last = None
-        self._temps.clear()
+        self._schema_changed(None)
 
     # -- transactions --------------------------------------------------------------------------
 

@@ -207,3 +207,20 @@ def test_relation_changes_without_ddl_capture(pair: tuple[str, str]) -> None:
         )
         sync(source, target, running=running)
     assert_same(source, target, ["t"])
+
+
+def test_updates_around_a_schema_change_in_one_transaction(pair: tuple[str, str]) -> None:
+    """Updates before and after an ADD COLUMN land in one target transaction: the update path's
+    temporary table must follow the new shape."""
+    source, target = pair
+    execute(source, "CREATE TABLE t (id int PRIMARY KEY, x text)")
+    execute(source, "INSERT INTO t SELECT g, 'a' FROM generate_series(1, 5) g")
+    with pipeline_thread(source, target, name="retemp") as running:
+        sync(source, target, running=running)
+        execute(
+            source,
+            "BEGIN; UPDATE t SET x = 'b' WHERE id <= 2; ALTER TABLE t ADD COLUMN y int;"
+            " UPDATE t SET y = id * 10, x = 'c' WHERE id >= 2; COMMIT",
+        )
+        sync(source, target, running=running)
+    assert_same(source, target, ["t"])
