@@ -19,10 +19,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import psycopg
+
 from bridge import metadata, pgschema
 from bridge.appliers.postgres import PostgresApplier
 from bridge.dsn import Dsn
-from bridge.errors import BridgeError, ConfigError
+from bridge.errors import BridgeError, ConfigError, is_retryable_sqlstate
 from bridge.log.events import Begin, Commit, Relation, TableName
 from bridge.positions import Lsn
 from bridge.readers.postgres import PostgresReader
@@ -122,7 +124,12 @@ class Pipeline:
         failing_since: float | None = None
         while not self.stop_event.is_set():
             try:
-                self._run_once()
+                try:
+                    self._run_once()
+                except psycopg.Error as raw:
+                    # A server error outside the places that explain their own (a catalog
+                    # lookup, a keepalive): transient by its SQLSTATE or a lost connection.
+                    raise _bridge_error(raw) from raw
                 return self.status
             except BridgeError as e:
                 if not e.retryable:
@@ -253,7 +260,7 @@ class Pipeline:
                 in_txn = False
                 if (
                     stop_deadline is not None
-                    or applier.pending >= opts.batch_rows
+                    or applier.batch_changes >= opts.batch_rows
                     or time.monotonic() - batch_started >= opts.batch_seconds
                 ):
                     self._commit(reader, applier)
@@ -293,3 +300,9 @@ class Pipeline:
             self._last_report = now
             self.status.received = str(Lsn(reader.repl.received))
             self.on_status(self.status)
+
+
+def _bridge_error(e: psycopg.Error) -> BridgeError:
+    retryable = isinstance(e, psycopg.OperationalError) or is_retryable_sqlstate(e.sqlstate)
+    message = e.diag.message_primary or " ".join(str(e).split())
+    return BridgeError(f"a server failed: {message}", sqlstate=e.sqlstate, retryable=retryable)

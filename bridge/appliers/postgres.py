@@ -658,6 +658,11 @@ class PostgresApplier:
         self._skip = False
 
     @property
+    def batch_changes(self) -> int:
+        """Row changes in the open target transaction, written or pending."""
+        return self._changes
+
+    @property
     def uncommitted(self) -> bool:
         """Whether source transactions were applied since the last commit."""
         return self._last_commit is not None
