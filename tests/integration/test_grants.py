@@ -12,6 +12,7 @@ import pytest
 
 from bridge.local.servers import LocalServer
 from tests.helpers import binlog_inserted_rows, mysql_connect
+from tests.integration.pgpair import fresh_db, pipeline_thread, table_rows, wait_for
 
 SQL = Path(__file__).resolve().parents[2] / "sql"
 
@@ -114,3 +115,48 @@ def test_mysql_target_account_can_write_and_keep_metadata(mysql_grants: dict[str
         with pytest.raises(pymysql.err.OperationalError) as denied:
             cur.execute("SHOW MASTER STATUS")
         assert denied.value.args[0] in (1227, 1045)  # needs BINLOG MONITOR
+
+
+def test_pg_pipeline_runs_with_the_least_privilege_roles(
+    pg_grants: dict[str, str], pg_server: LocalServer
+) -> None:
+    """dbbridge run with bridge_source and bridge_target only, as the file's comments describe:
+    a superuser creates the publication; the target grants are the file's, in another database."""
+    table = f"lp_{secrets.token_hex(3)}"
+    with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE {table} (id int PRIMARY KEY, label text)")
+        conn.execute(f"INSERT INTO {table} VALUES (1, 'copied')")
+        conn.execute(f"CREATE PUBLICATION dbbridge_{table} FOR TABLE {table}")
+    grants = (SQL / "postgres" / "grants.sql").read_text()
+    per_database = "\n".join(
+        line for line in grants.splitlines() if not line.startswith("CREATE ROLE")
+    )  # roles are per cluster and exist already
+    with fresh_db(pg_server, "lp") as target_admin:
+        with psycopg.connect(target_admin, autocommit=True) as conn:
+            conn.execute(per_database)
+        password = urlsplit(pg_grants["bridge_target"]).password or ""
+        target = _as(target_admin, "bridge_target", password)
+        with pipeline_thread(
+            pg_grants["bridge_source"], target, name=table, tables=(f"public.{table}",)
+        ) as running:
+            with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
+                conn.execute(f"INSERT INTO {table} VALUES (2, 'streamed')")
+                conn.execute(f"UPDATE {table} SET label = 'changed' WHERE id = 1")
+
+            def arrived() -> bool:
+                try:
+                    return table_rows(target_admin, table) == ["(1,changed)", "(2,streamed)"]
+                except psycopg.errors.UndefinedTable:  # not created by the copy yet
+                    return False
+
+            wait_for(
+                arrived,
+                30,
+                "the changes on the target",
+                running,
+            )
+            assert not running.pipeline.status.retries
+    with psycopg.connect(pg_server.dsn, autocommit=True) as conn:
+        conn.execute(f"DROP PUBLICATION dbbridge_{table}")
+        conn.execute("SELECT pg_drop_replication_slot(%s)", (f"dbbridge_{table}",))
+        conn.execute(f"DROP TABLE {table}")
