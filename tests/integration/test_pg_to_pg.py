@@ -293,9 +293,17 @@ def test_relation_changes_without_ddl_capture(pair: tuple[str, str]) -> None:
             "INSERT INTO t VALUES (2, 'b', 2, 2.5)",
             "ALTER TABLE t DROP COLUMN y",
             "INSERT INTO t VALUES (3, 'c', 3.25)",
+            "ALTER TABLE t ALTER COLUMN x TYPE varchar(20)",
+            "INSERT INTO t VALUES (4, 'd', 4)",
         )
         sync(source, target, running=running)
     assert_same(source, target, ["t"])
+    with psycopg.connect(target) as conn:
+        retyped = conn.execute(
+            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
+            " WHERE attrelid = 't'::regclass AND attname = 'x'"
+        ).fetchone()
+    assert retyped == ("character varying(20)",)
 
 
 def test_updates_around_a_schema_change_in_one_transaction(pair: tuple[str, str]) -> None:
@@ -313,3 +321,22 @@ def test_updates_around_a_schema_change_in_one_transaction(pair: tuple[str, str]
         )
         sync(source, target, running=running)
     assert_same(source, target, ["t"])
+
+
+def test_a_unique_value_moving_between_rows_falls_back_to_source_order(
+    pair: tuple[str, str],
+) -> None:
+    """Folded, the swap is one UPDATE … FROM that trips the unique index (checked row by row);
+    the chunk is rolled back to its savepoint and replayed in source order."""
+    source, target = pair
+    execute(source, "CREATE TABLE u (id int PRIMARY KEY, code text NOT NULL UNIQUE)")
+    execute(source, "INSERT INTO u VALUES (1, 'a'), (2, 'b')")
+    with pipeline_thread(source, target, name="swap") as running:
+        sync(source, target, running=running)
+        execute(
+            source,
+            "BEGIN; UPDATE u SET code = 'tmp' WHERE id = 1; UPDATE u SET code = 'a' WHERE id = 2;"
+            " UPDATE u SET code = 'b' WHERE id = 1; COMMIT",
+        )
+        sync(source, target, running=running)
+    assert_same(source, target, ["u"])
