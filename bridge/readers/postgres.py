@@ -223,6 +223,11 @@ class _Streamed:
     """Its events so far, spilled to a temporary file past the builder's memory limit."""
 
 
+def _key_only(rel: _RelationState, values: tuple[Value, ...]) -> tuple[Value, ...]:
+    """A 'K' old image: only the key was sent (the other columns arrive as 'n'): ABSENT."""
+    return tuple(v if k else ABSENT for v, k in zip(values, rel.key_mask, strict=True))
+
+
 class EventBuilder:
     """Turns decoded pgoutput messages into common-log events, in commit order."""
 
@@ -404,10 +409,8 @@ class EventBuilder:
         if tag != 0x49 and buf[pos] in (0x4B, 0x4F):  # 'K' key / 'O' old row
             old_kind = buf[pos]
             before, pos = self._fast_tuple(rel, buf, pos + 1, ABSENT)
-            if old_kind == 0x4B:  # key only: the other columns were not sent
-                before = tuple(
-                    v if k else ABSENT for v, k in zip(before, rel.key_mask, strict=True)
-                )
+            if old_kind == 0x4B:
+                before = _key_only(rel, before)
         ev = rel.event
         if tag == 0x44:  # 'D'
             if before is None or pos != len(buf):
@@ -516,9 +519,7 @@ class EventBuilder:
         self, rel: _RelationState, kind: str | None, raw: tuple[po.RawValue, ...]
     ) -> tuple[Value, ...]:
         values = self._values(rel, raw, ABSENT)
-        if kind == "K":  # key only: the other columns were not sent (they arrive as 'n')
-            return tuple(v if k else ABSENT for v, k in zip(values, rel.key_mask, strict=True))
-        return values
+        return _key_only(rel, values) if kind == "K" else values
 
 
 def check_source(conn: psycopg.Connection[tuple[object, ...]]) -> tuple[str, int]:
