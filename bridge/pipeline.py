@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import psycopg
@@ -25,8 +25,8 @@ from bridge import metadata, pgschema
 from bridge.appliers.postgres import PostgresApplier
 from bridge.dsn import Dsn
 from bridge.errors import BridgeError, ConfigError, is_retryable_sqlstate
-from bridge.log.events import Begin, Commit, Relation, TableName
-from bridge.positions import Lsn
+from bridge.log.events import Begin, Commit, Event, Relation, TableName
+from bridge.positions import Lsn, Position
 from bridge.readers.postgres import PostgresReader
 from bridge.snapshot import postgres as pgsnapshot
 from bridge.snapshot.postgres import ProgressCallback
@@ -99,9 +99,9 @@ class Pipeline:
         on_copy: ProgressCallback | None = None,
         on_notice: Callable[[str], None] | None = None,
     ) -> None:
-        if source.family != "postgres" or target.family != "postgres":
+        if target.family != "postgres":
             raise ConfigError(
-                "this version replicates PostgreSQL to PostgreSQL only",
+                "this version replicates into PostgreSQL targets only",
                 hint="MySQL/MariaDB sources and targets are on the roadmap (README status table)",
             )
         self.source = source
@@ -113,6 +113,7 @@ class Pipeline:
         self.notice = on_notice or (lambda m: log.info("%s", m))
         self.stop_event = threading.Event()
         self._last_report = 0.0
+        self._received: Callable[[], str | None] = lambda: None
 
     def stop(self) -> None:
         """Ask the pipeline to finish its batch, checkpoint and return (signal-safe)."""
@@ -154,6 +155,11 @@ class Pipeline:
         return self.status
 
     def _run_once(self) -> None:
+        if self.source.family == "mysql":
+            from bridge.pipeline_mysql import run_from_mysql  # noqa: PLC0415 - one engine's code
+
+            run_from_mysql(self)
+            return
         opts = self.options
         metadata.upgrade(self.target.url)
         applier = PostgresApplier(self.target.url, opts.name)
@@ -235,20 +241,41 @@ class Pipeline:
         return copy
 
     def _stream(self, reader: PostgresReader, applier: PostgresApplier) -> None:
+        self.stream(
+            reader.events(idle_timeout=0.02),
+            applier,
+            confirm=reader.confirm,  # type: ignore[arg-type] # a PG reader gets LSNs only
+            received=lambda: str(Lsn(reader.repl.received)),
+            idle=lambda: self._idle(reader, applier),
+        )
+
+    def stream(
+        self,
+        events: Iterator[Event | None],
+        applier: PostgresApplier,
+        *,
+        confirm: Callable[[Position], None],
+        received: Callable[[], str | None],
+        idle: Callable[[], None],
+    ) -> None:
+        """Apply `events` until stopped: batches committed at source commit boundaries, each
+        followed by `confirm` of its position; `idle` runs when nothing arrives between
+        transactions."""
         opts = self.options
         stop = self.stop_event
         in_txn = False
         batch_started = 0.0
         stop_deadline: float | None = None
-        for ev in reader.events(idle_timeout=0.02):
+        self._received = received
+        for ev in events:
             if stop.is_set() and stop_deadline is None:
                 stop_deadline = time.monotonic() + opts.stop_grace
             if ev is None:
                 if not in_txn:
-                    self._idle(reader, applier)
+                    idle()
                 if stop_deadline is not None and (not in_txn or time.monotonic() > stop_deadline):
                     break
-                self._report(reader)
+                self._report()
                 continue
             applier.apply(ev)
             kind = type(ev)
@@ -263,42 +290,42 @@ class Pipeline:
                     or applier.batch_changes >= opts.batch_rows
                     or time.monotonic() - batch_started >= opts.batch_seconds
                 ):
-                    self._commit(reader, applier)
+                    self._commit(applier, confirm)
                     if stop_deadline is not None:
                         break
             if applier.pending >= opts.chunk_rows:
                 applier.flush()
             if stop_deadline is not None and in_txn and time.monotonic() > stop_deadline:
                 break  # the open transaction is rolled back; it is redelivered on restart
-        self._report(reader, force=True)
+        self._report(force=True)
 
     def _idle(self, reader: PostgresReader, applier: PostgresApplier) -> None:
         """Nothing arrived for a moment, between transactions: commit what the batch holds."""
         if applier.uncommitted:
-            self._commit(reader, applier)
+            self._commit(applier, reader.confirm)  # type: ignore[arg-type]
         elif not applier.pending:
             # Everything applied: let the slot move past WAL that held nothing for us (other
             # databases, keepalives), or the source keeps that WAL forever.
             reader.confirm(Lsn(reader.repl.received))
 
-    def _commit(self, reader: PostgresReader, applier: PostgresApplier) -> None:
+    def _commit(self, applier: PostgresApplier, confirm: Callable[[Position], None]) -> None:
         last = applier.commit()
         if last is None:
             return
-        reader.confirm(last.commit_position)  # type: ignore[arg-type]
+        confirm(last.commit_position)
         st = self.status
         st.position = str(last.commit_position)
         st.transactions = applier.applied_transactions
         st.changes = applier.applied_changes
         if last.commit_time is not None:
             st.lag_seconds = max(0.0, time.time() - last.commit_time.timestamp())
-        self._report(reader)
+        self._report()
 
-    def _report(self, reader: PostgresReader, *, force: bool = False) -> None:
+    def _report(self, *, force: bool = False) -> None:
         now = time.monotonic()
         if force or now - self._last_report >= 0.5:
             self._last_report = now
-            self.status.received = str(Lsn(reader.repl.received))
+            self.status.received = self._received()
             self.on_status(self.status)
 
 

@@ -32,6 +32,7 @@ from bridge.appliers.changes import Row, TableChanges
 from bridge.errors import ApplyError, ConfigError, is_retryable_sqlstate
 from bridge.log.events import (
     Begin,
+    Column,
     Commit,
     Ddl,
     Delete,
@@ -137,6 +138,11 @@ class PostgresApplier:
     ) -> None:
         self.pipeline = pipeline
         self.table_ddl = table_ddl
+        self.retype_on_relation = True
+        self.column_type: Callable[[Column], str] = lambda c: c.type.source_type
+        """The target type of a source column (a PostgreSQL source's own declaration)."""
+        """Retype columns whose Relation type differs; off for sources of another engine, whose
+        Relation types are in their own dialect (their retypes arrive as translated DDL)."""
         self.conn: Conn = connect_target(dsn, application_name=application_name)
         pgadapt.register(self.conn.adapters)
         self.conn.execute(
@@ -492,11 +498,13 @@ class PostgresApplier:
                 if c.name not in current:
                     self._execute_ddl(
                         sql.SQL("ALTER TABLE {} ADD COLUMN {} {}").format(
-                            ident, sql.Identifier(c.name), sql.SQL(c.type.source_type)
+                            ident, sql.Identifier(c.name), sql.SQL(self.column_type(c))
                         ),
                         ev,
                     )
-                elif _bare(current[c.name]) != _bare(c.type.source_type):
+                elif self.retype_on_relation and _bare(current[c.name]) != _bare(
+                    c.type.source_type
+                ):
                     self._execute_ddl(
                         sql.SQL("ALTER TABLE {} ALTER COLUMN {} TYPE {} USING {}::{}").format(
                             ident,
@@ -638,10 +646,19 @@ class PostgresApplier:
                 hint="use another --name for another source",
             )
 
-    def mark_snapshot(self, source: SourceId, position: str, *, done: bool) -> None:
-        """Record the snapshot's consistent point; `done` switches the pipeline to streaming."""
+    def mark_snapshot(
+        self, source: SourceId, position: str, *, done: bool, snapshot_position: str | None = None
+    ) -> None:
+        """Record the snapshot's consistent point; `done` switches the pipeline to streaming.
+
+        `snapshot_position` defaults to `position`; a MySQL source's copy has one position per
+        table, recorded there so a restart still skips what each table's copy holds."""
         self._write_checkpoint(
-            source, "streaming" if done else "snapshot", position, position, None
+            source,
+            "streaming" if done else "snapshot",
+            position,
+            snapshot_position or position,
+            None,
         )
         self.conn.commit()
 

@@ -1,0 +1,73 @@
+"""Connections to MySQL/MariaDB servers from `mysql://` / `mariadb://` DSNs (PyMySQL).
+
+One place turns a DSN into PyMySQL arguments (TLS options included) and a failed connection into
+our errors: a refused login is a configuration error (exit 2, never retried), a server that
+cannot be reached is transient (retried with backoff by the pipeline).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import pymysql
+import pymysql.converters
+
+from bridge.dsn import redact
+from bridge.errors import ConfigError, SourceError
+
+RAW_CONVERSIONS: dict[Any, Any] = {
+    k: v for k, v in pymysql.converters.conversions.items() if not isinstance(k, int)
+}
+"""PyMySQL conversions with the encoders only: results come back as the server's text (str) or
+bytes (binary columns), so our code decides each value's exact type (PyMySQL's own decoders turn
+zero dates into strings, FLOAT text into 6-digit floats and TIME into timedelta)."""
+
+_ACCESS_DENIED = {1044, 1045, 1142, 1227, 1698}
+_TLS_PARAMS = {"ssl_ca": "ca", "ssl_cert": "cert", "ssl_key": "key"}
+
+
+def connect_args(dsn: str) -> dict[str, Any]:
+    """PyMySQL keyword arguments for `dsn` (query parameters: ssl_ca, ssl_cert, ssl_key,
+    ssl_verify_cert, ssl_verify_identity, connect_timeout)."""
+    parts = urlsplit(dsn)
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    args: dict[str, Any] = {
+        "host": parts.hostname or "127.0.0.1",
+        "port": parts.port or 3306,
+        "user": unquote(parts.username or ""),
+        "password": unquote(parts.password or ""),
+        "charset": "utf8mb4",
+        "connect_timeout": float(query.get("connect_timeout", 10)),
+    }
+    database = parts.path.lstrip("/")
+    if database:
+        args["database"] = unquote(database)
+    ssl = {ours: query[k] for k, ours in _TLS_PARAMS.items() if k in query}
+    if ssl or query.get("ssl") in ("true", "1", "required"):
+        args["ssl"] = ssl
+        args["ssl_verify_cert"] = query.get("ssl_verify_cert", "false") in ("true", "1")
+        args["ssl_verify_identity"] = query.get("ssl_verify_identity", "false") in ("true", "1")
+    return args
+
+
+def connect(dsn: str, *, role: str = "source", raw: bool = False, **kwargs: Any) -> Any:
+    """An open PyMySQL connection (session time zone UTC, utf8mb4); `raw` returns values as the
+    server's text (see RAW_CONVERSIONS)."""
+    args = connect_args(dsn) | kwargs
+    if raw:
+        args["conv"] = RAW_CONVERSIONS
+    try:
+        conn = pymysql.connect(**args, init_command="SET time_zone = '+00:00'")
+    except pymysql.err.OperationalError as e:
+        code = e.args[0] if e.args else 0
+        message = e.args[1] if len(e.args) > 1 else str(e)
+        if code in _ACCESS_DENIED:
+            raise ConfigError(
+                f"the {role} {redact(dsn)} refused the login: {message}",
+                hint="check the user and password in the DSN (see sql/mysql/grants.sql)",
+            ) from e
+        raise SourceError(
+            f"cannot connect to the {role} {redact(dsn)}: {message}", retryable=True
+        ) from e
+    return conn
