@@ -44,11 +44,20 @@ def server_id(pipeline: str) -> int:
     return 0x4000_0000 + zlib.crc32(pipeline.encode()) % 0x3FFF_FFFF
 
 
+def default_patterns(dsn: str, tables: Sequence[str]) -> tuple[str, ...] | None:
+    """--tables, or else every table of the DSN's database (None: every user database)."""
+    if tables:
+        return tuple(tables)
+    database = mysqlconn.connect_args(dsn).get("database")
+    return (f"{database}.*",) if database else None
+
+
 def run_from_mysql(p: Pipeline) -> None:
     opts = p.options
     metadata.upgrade(p.target.url)
     applier = PostgresApplier(p.target.url, opts.name)
-    reader = MysqlReader(p.source.url, server_id=server_id(opts.name), tables=opts.tables or None)
+    patterns = default_patterns(p.source.url, opts.tables)
+    reader = MysqlReader(p.source.url, server_id=server_id(opts.name), tables=patterns)
     policy = TypePolicy()
     try:
         reader.check_source()
@@ -77,7 +86,7 @@ def run_from_mysql(p: Pipeline) -> None:
             p.notice(f"streaming from {start}")
         p.status.phase = "streaming"
         reader.open(start)
-        events = _translated(reader.events(idle_timeout=0.02), positions, opts.tables, policy)
+        events = _translated(reader.events(idle_timeout=0.02), positions, patterns or (), policy)
         last = [str(start)]
 
         def confirm(pos: Position) -> None:
@@ -97,7 +106,7 @@ def _snapshot(p: Pipeline, applier: PostgresApplier) -> SnapshotPositions:
     conn = mysqlconn.connect(p.source.url, raw=True)
     try:
         cur = conn.cursor()
-        names = mysnapshot.list_tables(cur, opts.tables or None)
+        names = mysnapshot.list_tables(cur, default_patterns(p.source.url, opts.tables))
         tables = [mysnapshot.table_info(cur, t) for t in names]
         created = prepare_target(cur, applier, names)
     finally:

@@ -33,7 +33,7 @@ from psycopg import sql
 from bridge import mysqlconn
 from bridge.appliers import pgadapt
 from bridge.appliers.postgres import connect_target
-from bridge.errors import ApplyError, ConfigError, SourceError
+from bridge.errors import ApplyError, ConfigError, SourceError, TranslateError
 from bridge.log.events import TableName
 from bridge.log.values import BitString, Interval, Json, MysqlSet, Value, ZeroDate
 from bridge.positions import BinlogPosition
@@ -349,6 +349,10 @@ def _copy_one(
                     if on_progress and now - last > 0.2:
                         last = now
                         on_progress(progress)
+        except TranslateError as e:  # a value the target type cannot hold: name the table
+            raise TranslateError(
+                f"copying {table.name}: {e.message}", hint=e.hint, table=str(table.name)
+            ) from e
         except psycopg.Error as e:
             raise ApplyError(
                 f"copying {table.name} into {target} failed: {e.diag.message_primary or e}",
