@@ -319,12 +319,7 @@ def _copy_one(
     try:
         pgadapt.register(tgt.adapters)
         cur = src.cursor()
-        cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
-        cur.execute("SHOW STATUS LIKE 'binlog_snapshot_%'")
-        status = {str(k).lower(): str(v) for k, v in cur.fetchall()}
-        position = BinlogPosition(
-            status["binlog_snapshot_file"], int(status["binlog_snapshot_position"])
-        )
+        position = start_snapshot(cur)
         info = table_info(cur, table.name)  # inside the snapshot: the definition it holds
         convs = [converter(c) for c in info.columns]
         names = [c.name for c in info.columns]
@@ -369,6 +364,14 @@ def _copy_one(
     if on_progress:
         on_progress(progress)
     return position
+
+
+def start_snapshot(cur: Any) -> BinlogPosition:
+    """Open a consistent-snapshot transaction; returns the binlog position it shows."""
+    cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+    cur.execute("SHOW STATUS LIKE 'binlog_snapshot_%'")
+    status = {str(k).lower(): str(v) for k, v in cur.fetchall()}
+    return BinlogPosition(status["binlog_snapshot_file"], int(status["binlog_snapshot_position"]))
 
 
 def _chunks(conn: Any, table: MysqlTable) -> Iterator[Sequence[Sequence[Any]]]:
