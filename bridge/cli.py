@@ -280,6 +280,93 @@ def _iso(value: dt.datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
+# -------------------------------------------------------------------------------------- translate
+
+
+@cli.command()
+@click.option(
+    "--from",
+    "source",
+    type=click.Choice(["mysql", "mariadb", "postgres"]),
+    required=True,
+    help="Dialect of the input.",
+)
+@click.option(
+    "--to",
+    "target",
+    type=click.Choice(["mysql", "mariadb", "postgres"]),
+    required=True,
+    help="Dialect to write.",
+)
+@click.option(
+    "--zero-dates",
+    type=click.Choice(["error", "null"]),
+    default="error",
+    show_default=True,
+    help="MySQL zero dates: refuse them, or store NULL (date columns lose NOT NULL).",
+)
+@click.option(
+    "--numeric",
+    type=click.Choice(["error", "max"]),
+    default="error",
+    show_default=True,
+    help="PostgreSQL numeric without precision or past (65,30): refuse, or decimal(65,30).",
+)
+@click.option(
+    "--interval",
+    type=click.Choice(["error", "text"]),
+    default="error",
+    show_default=True,
+    help="PostgreSQL interval: refuse, or store its text.",
+)
+@click.option(
+    "--unsupported",
+    type=click.Choice(["error", "text"]),
+    default="error",
+    show_default=True,
+    help="Types without a mapping (timetz, inet, geometry…): refuse, or store their text.",
+)
+@click.option(
+    "--on-update",
+    type=click.Choice(["drop", "error"]),
+    default="drop",
+    show_default=True,
+    help="MySQL ON UPDATE CURRENT_TIMESTAMP: drop it with a note, or refuse.",
+)
+@click.argument("sql", default="-")
+def translate(  # noqa: PLR0917 - click passes each option as an argument
+    source: str,
+    target: str,
+    zero_dates: str,
+    numeric: str,
+    interval: str,
+    unsupported: str,
+    on_update: str,
+    sql: str,
+) -> None:
+    """Translate DDL statements (SQL, or - for stdin) from one dialect to the other.
+
+    Prints each translated statement on one line ending in ';', and notes as '-- ' comments.
+    A statement without a faithful translation stops it with exit 2. docs/type-mapping.md
+    describes every rule and option.
+    """
+    from bridge.translate.types import TypePolicy  # noqa: PLC0415
+
+    policy = TypePolicy(
+        zero_dates=zero_dates,  # type: ignore[arg-type]
+        numeric=numeric,  # type: ignore[arg-type]
+        interval=interval,  # type: ignore[arg-type]
+        unsupported=unsupported,  # type: ignore[arg-type]
+        on_update=on_update,  # type: ignore[arg-type]
+    )
+    text = sys.stdin.read() if sql == "-" else sql
+    for result in command.translate(text, source=source, target=target, policy=policy):
+        if result.note:
+            click.echo(f"-- {result.note}")
+        for statement in result.statements:
+            click.echo(f"{statement};")
+
+
 # ------------------------------------------------------------------------------------------ local
 
 

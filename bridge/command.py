@@ -11,7 +11,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, Literal, cast
 
 from bridge import metadata
 from bridge.appliers.postgres import Checkpoint, connect_target, list_checkpoints
@@ -23,6 +23,10 @@ from bridge.log.events import Event
 from bridge.pipeline import Options, Pipeline
 from bridge.positions import Lsn
 from bridge.readers.postgres import PostgresReader, connect_source
+from bridge.translate.types import TypePolicy
+
+if TYPE_CHECKING:
+    from bridge.translate.ddl import Translation
 
 DEFAULT_INSTALL = ("mariadb", "postgres:13", "postgres:15", "postgres:16", "postgres:17")
 
@@ -206,3 +210,40 @@ def wait(seconds: float | None, until: Callable[[], bool] = lambda: False) -> No
     deadline = None if seconds is None else time.monotonic() + seconds
     while (deadline is None or time.monotonic() < deadline) and not until():
         time.sleep(0.2)
+
+
+TRANSLATE_DIALECTS: Mapping[str, Literal["mysql", "postgres"]] = {
+    "mysql": "mysql",
+    "mariadb": "mysql",
+    "postgres": "postgres",
+}
+
+
+def translate(
+    sql_text: str,
+    *,
+    source: str,
+    target: str,
+    policy: TypePolicy | None = None,
+) -> list[Translation]:
+    """Translate every DDL statement of `sql_text` from `source`'s dialect to `target`'s.
+
+    Stops at the first statement that has no translation (TranslateError, exit 2).
+    """
+    from bridge.translate.ddl import split_statements, translate_ddl  # noqa: PLC0415
+
+    src, tgt = TRANSLATE_DIALECTS.get(source), TRANSLATE_DIALECTS.get(target)
+    if src is None or tgt is None:
+        raise ConfigError(f"--from/--to take mysql, mariadb or postgres, not {source}/{target}")
+    out = []
+    for n, statement in enumerate(split_statements(sql_text, source=src), start=1):
+        out.append(
+            translate_ddl(
+                statement,
+                source=src,
+                target=tgt,
+                policy=policy or TypePolicy(),
+                position=f"statement {n}",
+            )
+        )
+    return out
