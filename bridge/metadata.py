@@ -4,6 +4,9 @@ The tables (schema `bridge`: checkpoints, heartbeats; conflicts later) are defin
 revisions in `bridge/migrations/versions`, which ship inside the package so an installed wheel
 finds them. `upgrade` runs on every `dbbridge run` (a no-op when the target is current: one cheap
 query, no SQLAlchemy) and on `dbbridge init`.
+
+The same revisions serve MySQL/MariaDB targets (a `mysql://` or `mariadb://` DSN): there the
+schema `bridge` is a database of that name, holding the same tables and `bridge.alembic_version`.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import psycopg
+import pymysql
 
+from bridge.appliers.mytarget import Conn, connect_mysql, mysql_error
 from bridge.appliers.postgres import connect_target
 from bridge.errors import ApplyError, ConfigError
 
@@ -29,8 +34,29 @@ def current_revision(conn: psycopg.Connection[tuple[object, ...]]) -> str | None
     return None if found is None else str(found[0])
 
 
+def _is_mysql(dsn: str) -> bool:
+    return dsn.strip().lower().startswith(("mysql://", "mariadb://"))
+
+
+def current_revision_mysql(conn: Conn) -> str | None:
+    """The revision of a MySQL/MariaDB target, or None before the first migration."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT COUNT(*) FROM information_schema.TABLES"
+            " WHERE TABLE_SCHEMA = 'bridge' AND TABLE_NAME = 'alembic_version'"
+        )
+        row = cur.fetchone()
+        if not row or not row[0]:
+            return None
+        cur.execute("SELECT version_num FROM bridge.alembic_version")
+        found = cur.fetchone()
+    return None if found is None else str(found[0])
+
+
 def upgrade(dsn: str) -> str:
     """Bring the target's metadata schema to `HEAD`; returns the revision it had before."""
+    if _is_mysql(dsn):
+        return _upgrade_mysql(dsn)
     try:
         with connect_target(dsn, autocommit=True) as conn:
             before = current_revision(conn)
@@ -49,6 +75,22 @@ def upgrade(dsn: str) -> str:
     return before or "none"
 
 
+def _upgrade_mysql(dsn: str) -> str:
+    conn = connect_mysql(dsn, autocommit=True)
+    try:
+        before = current_revision_mysql(conn)
+        if before == HEAD:
+            return before
+        with conn.cursor() as cur:
+            cur.execute("CREATE DATABASE IF NOT EXISTS bridge CHARACTER SET utf8mb4")
+    except pymysql.Error as e:
+        raise mysql_error(e, "creating bridge's metadata database") from e
+    finally:
+        conn.close()
+    _run_alembic(dsn)
+    return before or "none"
+
+
 def _run_alembic(dsn: str) -> None:
     # Imported here: SQLAlchemy and alembic cost ~0.3 s to import, paid only when migrating.
     from alembic import command  # noqa: PLC0415
@@ -57,9 +99,14 @@ def _run_alembic(dsn: str) -> None:
     from sqlalchemy.pool import NullPool  # noqa: PLC0415
 
     # A creator keeps the DSN (TLS options included) exactly as the user wrote it.
-    engine = create_engine(
-        "postgresql+psycopg://", creator=lambda: psycopg.connect(dsn), poolclass=NullPool
-    )
+    if _is_mysql(dsn):
+        engine = create_engine(
+            "mysql+pymysql://", creator=lambda: connect_mysql(dsn), poolclass=NullPool
+        )
+    else:
+        engine = create_engine(
+            "postgresql+psycopg://", creator=lambda: psycopg.connect(dsn), poolclass=NullPool
+        )
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     try:

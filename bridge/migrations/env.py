@@ -15,14 +15,19 @@ connection = context.config.attributes.get("connection")
 if not isinstance(connection, Connection):
     raise TypeError("run migrations through bridge.metadata.upgrade (dbbridge init)")
 
+postgres = connection.dialect.name == "postgresql"
 context.configure(
     connection=connection,
     version_table="alembic_version",
+    # PostgreSQL: schema `bridge`; MySQL/MariaDB: database `bridge` (bridge.metadata creates it).
     version_table_schema="bridge",
-    transactional_ddl=True,
+    # MySQL commits implicitly around DDL: there is no transaction to wrap the revisions in.
+    transactional_ddl=postgres,
 )
 with context.begin_transaction():
-    if connection.dialect.name == "postgresql":
-        # Two pipelines starting together on one target must not both migrate.
+    # Two pipelines starting together on one target must not both migrate.
+    if postgres:
         connection.execute(text("SELECT pg_advisory_xact_lock(7275616)"))
+    else:
+        connection.execute(text("SELECT GET_LOCK('dbbridge_migrations', 60)"))
     context.run_migrations()

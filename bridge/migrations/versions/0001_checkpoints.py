@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import mysql
+
+# MySQL/MariaDB have no time zone type: DATETIME(6) holding UTC (the applier's session is UTC).
+_UTC_TIME = sa.DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 
 revision = "0001"
 down_revision = None
@@ -26,8 +30,8 @@ def upgrade() -> None:
         sa.Column("phase", sa.String(20), nullable=False),
         sa.Column("position", sa.Text, nullable=False),
         sa.Column("snapshot_position", sa.Text),
-        sa.Column("commit_time", sa.DateTime(timezone=True)),
-        sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("commit_time", _UTC_TIME),
+        sa.Column("applied_at", _UTC_TIME, nullable=False),
         sa.Column("transactions", sa.BigInteger, nullable=False, server_default="0"),
         sa.Column("changes", sa.BigInteger, nullable=False, server_default="0"),
         schema="bridge",
@@ -35,8 +39,8 @@ def upgrade() -> None:
     op.create_table(
         "heartbeats",
         sa.Column("pipeline", sa.String(200), primary_key=True),
-        sa.Column("source_time", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("source_time", _UTC_TIME, nullable=False),
+        sa.Column("applied_at", _UTC_TIME, nullable=False),
         schema="bridge",
     )
 
