@@ -92,9 +92,11 @@ def run_from_mysql(p: Pipeline) -> None:
         def confirm(pos: Position) -> None:
             last[0] = str(pos)  # the binlog needs no acknowledgement: the checkpoint is all
 
-        p.stream(events, applier, confirm=confirm, received=lambda: last[0], idle=lambda: None)
-        if applier.uncommitted:
-            p._commit(applier, confirm)
+        def idle() -> None:  # nothing arrived between transactions: commit what the batch holds
+            if applier.uncommitted:
+                p._commit(applier, confirm)
+
+        p.stream(events, applier, confirm=confirm, received=lambda: last[0], idle=idle)
     finally:
         reader.close()
         applier.rollback()

@@ -148,7 +148,9 @@ def _double(rng: random.Random) -> str:
 
 
 def _json(rng: random.Random) -> str:
-    doc: object = rng.choice([{"a": 1, "b": [1, 2, None]}, [], {"k": "ü 🐘", "n": 1.5}, "s", 42, None])
+    doc: object = rng.choice(
+        [{"a": 1, "b": [1, 2, None]}, [], {"k": "ü 🐘", "n": 1.5}, "s", 42, None]
+    )
     return _q(json.dumps(doc))
 
 
@@ -287,11 +289,11 @@ def mysql_rows(dsn: str, table: str) -> dict[object, tuple[Any, ...]]:
         names = [c.name for c in info.columns]
     finally:
         conn.close()
-    key = names.index("id")
+    key = names.index(info.key[0] if info.key else names[0])
     return {r[key]: (names, tuple(_norm(v) for v in r)) for r in rows}
 
 
-def pg_rows(dsn: str, schema: str, table: str) -> dict[object, tuple[Any, ...]]:
+def pg_rows(dsn: str, schema: str, table: str, key: str = "id") -> dict[object, tuple[Any, ...]]:
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("SET TIME ZONE 'UTC'")
         cur = conn.execute(sql.SQL("SELECT * FROM {}").format(sql.Identifier(schema, table)))
@@ -314,7 +316,7 @@ def pg_rows(dsn: str, schema: str, table: str) -> dict[object, tuple[Any, ...]]:
                 else _norm(v)
                 for n, v in zip(names, row, strict=True)
             )
-            out[_norm(row[names.index("id")])] = (names, values)
+            out[_norm(row[names.index(key)])] = (names, values)
     return out
 
 
@@ -323,13 +325,23 @@ def assert_same_rows(source: str, target: str, tables: Sequence[str]) -> None:
     db = database(source)
     for table in tables:
         expected = mysql_rows(source, table)
-        got = pg_rows(target, db, table)
+        some = next(iter(expected.values()), None)
+        got = pg_rows(target, db, table, key=_key_name(source, table) if some else "id")
         assert set(got) == set(expected), f"{table}: keys differ"
         for key, (names, values) in expected.items():
             got_names, got_values = got[key]
             assert list(got_names) == list(names), f"{table}: columns {got_names} != {names}"
             for n, a, b in zip(names, values, got_values, strict=True):
                 assert a == b, f"{table} id={key} column {n}: source {a!r} != target {b!r}"
+
+
+def _key_name(dsn: str, table: str) -> str:
+    conn = mysqlconn.connect(dsn, raw=True)
+    try:
+        info = mysnapshot.table_info(conn.cursor(), TableName(database(dsn), table))
+    finally:
+        conn.close()
+    return info.key[0] if info.key else info.columns[0].name
 
 
 def wait_rows(source: str, target: str, table: str, timeout: float = 60) -> None:
