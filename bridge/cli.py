@@ -69,7 +69,9 @@ def cli() -> None:
 
 
 @cli.command("log")
-@click.option("--source", required=True, metavar="DSN", help="Source URL (postgresql://…).")
+@click.option(
+    "--source", required=True, metavar="DSN", help="Source URL (postgresql://… or mysql://…)."
+)
 @click.option(
     "--slot",
     help="Read this existing logical slot without consuming it [default: a temporary one].",
@@ -80,7 +82,12 @@ def cli() -> None:
     show_default=True,
     help="Publication to read; created for all tables when missing.",
 )
-@click.option("--from", "start", metavar="POS", help="Start position (LSN, e.g. 0/16B3748).")
+@click.option(
+    "--from",
+    "start",
+    metavar="POS",
+    help="Start position: an LSN (0/16B3748) or a binlog file:offset [default: now].",
+)
 @click.option("--limit", type=click.IntRange(min=1), help="Stop after N events.")
 def log_command(
     source: str, slot: str | None, publication: str, start: str | None, limit: int | None

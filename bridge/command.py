@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Literal, cast
 
 from bridge import metadata
 from bridge.appliers.postgres import Checkpoint, connect_target, list_checkpoints
-from bridge.dsn import parse_dsn
+from bridge.dsn import parse_dsn, redact
 from bridge.errors import ConfigError
 from bridge.local import servers
 from bridge.local.servers import EngineSpec, LocalServer
@@ -56,11 +56,9 @@ def log(
     A viewer: it never confirms a position, so it consumes nothing from a named slot.
     """
     dsn = parse_dsn(source, role="--source")
-    if dsn.family != "postgres":
-        raise ConfigError(
-            "reading MySQL/MariaDB sources is not available yet in this version",
-            hint="see the README's status table",
-        )
+    if dsn.family == "mysql":
+        yield from _log_mysql(dsn.url, start=start, limit=limit, on_start=on_start)
+        return
     try:
         start_lsn = Lsn.parse(start) if start else None
     except ValueError as e:
@@ -86,6 +84,38 @@ def log(
         reader.close()
 
 
+def _log_mysql(
+    url: str, *, start: str | None, limit: int | None, on_start: Callable[[str], None]
+) -> Iterator[Event]:
+    """A MySQL/MariaDB source's binlog as events, from `start` (file:offset) or its head."""
+    from bridge.pipeline_mysql import default_patterns, server_id  # noqa: PLC0415
+    from bridge.positions import BinlogPosition  # noqa: PLC0415
+    from bridge.readers.mysql import MysqlReader  # noqa: PLC0415
+
+    try:
+        begin = BinlogPosition.parse(start) if start else None
+    except ValueError as e:
+        raise ConfigError(f"--from: {e}") from None
+    reader = MysqlReader(
+        url, server_id=server_id(f"log-{os.getpid()}"), tables=default_patterns(url, ())
+    )
+    try:
+        reader.check_source()
+        begin = begin or reader.head()
+        reader.open(begin)
+        on_start(f"streaming {redact(url)} from {begin}")
+        count = 0
+        for event in reader.events(idle_timeout=1.0):
+            if event is None:
+                continue
+            yield event
+            count += 1
+            if limit is not None and count >= limit:
+                return
+    finally:
+        reader.close()
+
+
 def pipeline(source: str, target: str, options: Options, **callbacks: object) -> Pipeline:
     """A pipeline ready to `run()` (`callbacks`: on_status, on_copy, on_notice)."""
     src = parse_dsn(source, role="--source")
@@ -96,8 +126,6 @@ def pipeline(source: str, target: str, options: Options, **callbacks: object) ->
 def init(target: str) -> tuple[str, str]:
     """Create or upgrade bridge's metadata schema on the target; returns (before, after)."""
     tgt = parse_dsn(target, role="--target")
-    if tgt.family != "postgres":
-        raise ConfigError("this version keeps its metadata on PostgreSQL targets only")
     return metadata.upgrade(tgt.url), metadata.HEAD
 
 

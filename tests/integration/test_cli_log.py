@@ -17,6 +17,7 @@ import pytest
 from bridge.local.servers import LocalServer
 from bridge.log import Commit, Insert, Update
 from bridge.log.jsonl import decode_event
+from bridge.log.values import ZeroDate
 from tests.integration.test_pg_reader import drop_slot
 
 SCHEMA = json.loads(resources.files("bridge.log").joinpath("log-format.schema.json").read_text())
@@ -131,3 +132,28 @@ def test_reading_a_named_slot_consumes_nothing(pg15_server: LocalServer) -> None
         assert after == before
     finally:
         drop_slot(pg15_server.dsn, slot)
+
+
+def test_log_reads_a_mariadb_binlog_with_exact_values(mariadb_server: LocalServer) -> None:
+    """The same command on a MariaDB source: binlog rows as valid, exactly typed JSON Lines."""
+    from tests.integration.crossengine import fresh_mysql_db, my_execute  # noqa: PLC0415
+
+    with fresh_mysql_db(mariadb_server, "logsrc") as source:
+        my_execute(
+            source,
+            "CREATE TABLE t (id bigint unsigned PRIMARY KEY, amount decimal(12,2), at date)",
+        )
+        proc = start_log(source, "--limit", "4")
+        my_execute(
+            source,
+            "SET SESSION sql_mode = ''",
+            "INSERT INTO t VALUES (18446744073709551615, 12.50, '0000-00-00')",
+        )
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    lines = out.splitlines()
+    assert [json.loads(line)["type"] for line in lines] == ["begin", "relation", "insert", "commit"]
+    for line in lines:
+        jsonschema.validate(json.loads(line), SCHEMA)
+    insert = next(e for e in map(decode_event, lines) if isinstance(e, Insert))
+    assert insert.after == (18446744073709551615, Decimal("12.50"), ZeroDate("date", "0000-00-00"))
