@@ -85,7 +85,6 @@ def test_sigterm_stops_the_log_cleanly(pg15_server: LocalServer) -> None:
     [
         ("postgresql://u:pw@127.0.0.1:notaport/db", "malformed --source"),
         ("oracle://u:pw@127.0.0.1/db", "unknown scheme"),
-        ("mysql://u:pw@127.0.0.1:3306/db", "not available yet"),
     ],
 )
 def test_bad_sources_are_one_line_exit_2(source: str, needle: str) -> None:
@@ -94,6 +93,16 @@ def test_bad_sources_are_one_line_exit_2(source: str, needle: str) -> None:
     assert len(result.stderr.strip().splitlines()) == 1
     assert needle in result.stderr
     assert ":pw@" not in result.stderr  # never the password
+
+
+def test_a_wrong_mariadb_password_is_a_configuration_error(mariadb_server: LocalServer) -> None:
+    u = urlsplit(mariadb_server.dsn)
+    bad = mariadb_server.dsn.replace(f":{u.password}@", ":wrong@")
+    result = run_log(bad)
+    assert result.returncode == 2, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "refused the login" in result.stderr
+    assert ":wrong@" not in result.stderr
 
 
 def test_a_wrong_password_is_a_configuration_error(pg15_server: LocalServer) -> None:
