@@ -87,7 +87,7 @@ StatusCallback = Callable[[Status], None]
 
 
 class Pipeline:
-    """Replicates one PostgreSQL source into one PostgreSQL target."""
+    """Replicates one source into one target (PG -> PG here; the engine modules for the rest)."""
 
     def __init__(
         self,
@@ -99,11 +99,14 @@ class Pipeline:
         on_copy: ProgressCallback | None = None,
         on_notice: Callable[[str], None] | None = None,
     ) -> None:
-        if target.family != "postgres":
+        if source.family == "mysql" and target.family == "mysql":
             raise ConfigError(
-                "this version replicates into PostgreSQL targets only",
-                hint="MySQL/MariaDB sources and targets are on the roadmap (README status table)",
+                "MySQL/MariaDB -> MySQL/MariaDB is not supported: use the server's own replication",
+                hint="bridge replicates PostgreSQL -> PostgreSQL, MySQL/MariaDB -> PostgreSQL and"
+                " PostgreSQL -> MySQL/MariaDB",
             )
+        if target.family not in ("postgres", "mysql"):
+            raise ConfigError(f"unsupported target family {target.family!r}")
         self.source = source
         self.target = target
         self.options = options
@@ -159,6 +162,11 @@ class Pipeline:
             from bridge.pipeline_mysql import run_from_mysql  # noqa: PLC0415 - one engine's code
 
             run_from_mysql(self)
+            return
+        if self.target.family == "mysql":
+            from bridge.pipeline_tomysql import run_to_mysql  # noqa: PLC0415 - one engine's code
+
+            run_to_mysql(self)
             return
         opts = self.options
         metadata.upgrade(self.target.url)

@@ -109,6 +109,8 @@ def test_mysql_target_account_can_write_and_keep_metadata(mysql_grants: dict[str
     with mysql_connect(mysql_grants["bridge_target"]) as conn, conn.cursor() as cur:
         cur.execute("CREATE DATABASE IF NOT EXISTS bridge")
         cur.execute("CREATE TABLE IF NOT EXISTS bridge.probe (name VARCHAR(50) PRIMARY KEY)")
+        # The server is shared by the session's tests: leave bridge's metadata database as found.
+        cur.execute("DROP TABLE bridge.probe")
         cur.execute("INSERT INTO grants_probe VALUES (2, 'x') ON DUPLICATE KEY UPDATE label = 'x'")
         cur.execute("DELETE FROM grants_probe WHERE id = 2")
         cur.execute("ALTER TABLE grants_probe ADD COLUMN extra INT")
