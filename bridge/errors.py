@@ -113,5 +113,10 @@ class ApplyError(BridgeError):
     """The target database refused or failed a batch."""
 
 
+class Interrupted(BridgeError):
+    """A stop request (SIGTERM/SIGINT) ended a step that cannot stop half way (the initial copy);
+    nothing of it is recorded, so the next run does it again."""
+
+
 class LocalServerError(ConfigError):
     """A throwaway local server could not be installed, started or stopped."""

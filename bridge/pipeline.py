@@ -24,7 +24,7 @@ import psycopg
 from bridge import metadata, pgschema
 from bridge.appliers.postgres import PostgresApplier
 from bridge.dsn import Dsn
-from bridge.errors import BridgeError, ConfigError, is_retryable_sqlstate
+from bridge.errors import BridgeError, ConfigError, Interrupted, is_retryable_sqlstate
 from bridge.log.events import Begin, Commit, Event, Relation, TableName
 from bridge.positions import Lsn, Position
 from bridge.readers.postgres import PostgresReader
@@ -134,6 +134,11 @@ class Pipeline:
                     # A server error outside the places that explain their own (a catalog
                     # lookup, a keepalive): transient by its SQLSTATE or a lost connection.
                     raise _bridge_error(raw) from raw
+                return self.status
+            except Interrupted as e:
+                if not self.stop_event.is_set():
+                    raise
+                self.notice(str(e))
                 return self.status
             except BridgeError as e:
                 if not e.retryable:

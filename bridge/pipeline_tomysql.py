@@ -28,7 +28,7 @@ from psycopg.adapt import Loader
 from bridge import metadata, pgschema
 from bridge.appliers.mysql import MysqlApplier, SchemaMap
 from bridge.appliers.mytarget import quote_ident, table_ident
-from bridge.errors import ConfigError, SourceError
+from bridge.errors import ConfigError, Interrupted, SourceError
 from bridge.log.events import Column, Ddl, Event, Relation, TableName
 from bridge.log.values import Value
 from bridge.positions import Lsn
@@ -295,7 +295,7 @@ def _copy_one(
                     )
                 progress.rows += len(batch)
                 if stop is not None and stop.is_set():
-                    raise SourceError("the copy was interrupted", retryable=False)
+                    raise Interrupted("stopped during the initial copy; the next run copies again")
                 now = time.monotonic()
                 if on_progress and now - last[0] > 0.2:
                     last[0] = now

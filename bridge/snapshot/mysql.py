@@ -33,7 +33,7 @@ from psycopg import sql
 from bridge import mysqlconn
 from bridge.appliers import pgadapt
 from bridge.appliers.postgres import connect_target
-from bridge.errors import ApplyError, ConfigError, SourceError, TranslateError
+from bridge.errors import ApplyError, ConfigError, Interrupted, SourceError, TranslateError
 from bridge.log.events import TableName
 from bridge.log.values import BitString, Interval, Json, MysqlSet, Value, ZeroDate
 from bridge.positions import BinlogPosition
@@ -339,7 +339,9 @@ def _copy_one(
                         copy.write_row(row)
                     progress.rows += len(chunk)
                     if stop is not None and stop.is_set():
-                        raise ApplyError("the copy was interrupted", retryable=False)
+                        raise Interrupted(
+                            "stopped during the initial copy; the next run copies again"
+                        )
                     now = time.monotonic()
                     if on_progress and now - last > 0.2:
                         last = now

@@ -24,7 +24,7 @@ from psycopg import sql
 
 from bridge import pgschema
 from bridge.appliers.postgres import connect_target
-from bridge.errors import ApplyError, SourceError
+from bridge.errors import ApplyError, Interrupted, SourceError
 from bridge.log.events import TableName
 from bridge.readers.postgres import SESSION_OPTIONS, connect_source
 
@@ -192,7 +192,9 @@ def _copy_one(
                     # Text COPY escapes newlines inside values, so each b"\n" ends one row.
                     progress.rows += bytes(data).count(b"\n")
                     if stop is not None and stop.is_set():
-                        raise ApplyError("the copy was interrupted", retryable=False)
+                        raise Interrupted(
+                            "stopped during the initial copy; the next run copies again"
+                        )
                     now = time.monotonic()
                     if on_progress and now - last > 0.2:
                         last = now

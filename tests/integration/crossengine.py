@@ -90,6 +90,21 @@ def sync_mysql(
     wait_for(arrived, timeout, "the target to catch up", running)
 
 
+def wait_streaming(target: str, pipeline: str, timeout: float = 60) -> None:
+    """Wait until the pipeline's initial copy is done (its checkpoint says 'streaming')."""
+
+    def streaming() -> bool:
+        with psycopg.connect(target, autocommit=True) as conn:
+            if conn.execute("SELECT to_regclass('bridge.checkpoints')").fetchone() == (None,):
+                return False
+            row = conn.execute(
+                "SELECT phase FROM bridge.checkpoints WHERE pipeline = %s", (pipeline,)
+            ).fetchone()
+            return row == ("streaming",)
+
+    wait_for(streaming, timeout, f"pipeline {pipeline!r} to finish its copy")
+
+
 # -- the random schema ------------------------------------------------------------------------
 
 Gen = Callable[[random.Random], str]

@@ -25,6 +25,7 @@ from tests.integration.crossengine import (
     random_changes,
     random_table,
     sync_mysql,
+    wait_streaming,
 )
 from tests.integration.pgpair import bridge_run, dbbridge, fresh_db, pipeline_thread
 
@@ -191,6 +192,7 @@ def test_purged_binlog_is_a_clear_error_not_a_resnapshot(
     source, target = my_to_pg17
     my_execute(source, "CREATE TABLE t (id int PRIMARY KEY, v int)", "INSERT INTO t VALUES (1, 1)")
     with bridge_run(source, target, "purge"):
+        wait_streaming(target, "purge")
         sync_mysql(source, target)
     # Changes the bridge has not read, then their binlog files are purged.
     my_execute(source, "INSERT INTO t VALUES (2, 2)")
@@ -220,3 +222,26 @@ def test_purged_binlog_is_a_clear_error_not_a_resnapshot(
             sql.SQL("SELECT id, v FROM {} ORDER BY id").format(sql.Identifier(_db(source), "t"))
         ).fetchall()
     assert rows == [(1, 1)]
+
+
+def test_sigterm_during_the_copy_exits_0_and_the_next_run_copies_again(
+    my_to_pg17: tuple[str, str],
+) -> None:
+    source, target = my_to_pg17
+    my_execute(
+        source,
+        "CREATE TABLE big (id int PRIMARY KEY, pad varchar(200))",
+        "INSERT INTO big SELECT seq, repeat('x', 200) FROM seq_1_to_300000",
+    )
+    proc = dbbridge("run", "--source", source, "--target", target, "--name", "cut")
+    assert proc.stderr is not None
+    for line in proc.stderr:  # the copy has started
+        if "copying" in line:
+            break
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    with bridge_run(source, target, "cut"):
+        wait_streaming(target, "cut", timeout=120)
+        sync_mysql(source, target, timeout=120)
+    assert_same_rows(source, target, ["big"])
