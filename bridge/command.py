@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, cast
 
 from bridge import metadata
-from bridge.appliers.postgres import Checkpoint, connect_target, list_checkpoints
+from bridge.appliers.base import Checkpoint
+from bridge.appliers.postgres import connect_target, list_checkpoints
 from bridge.dsn import parse_dsn, redact
 from bridge.errors import ConfigError
 from bridge.local import servers

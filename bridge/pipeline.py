@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import psycopg
 
 from bridge import metadata, pgschema
+from bridge.appliers.base import Applier
 from bridge.appliers.postgres import PostgresApplier
 from bridge.dsn import Dsn
 from bridge.errors import BridgeError, ConfigError, Interrupted, is_retryable_sqlstate
@@ -173,15 +174,10 @@ class Pipeline:
 
             run_to_mysql(self)
             return
-        opts = self.options
         metadata.upgrade(self.target.url)
-        applier = PostgresApplier(self.target.url, opts.name)
-        reader: PostgresReader | None = None
-        try:
-            reader = PostgresReader(self.source.url, slot=opts.slot, publication=opts.publication)
-            tables = pgschema.list_tables(reader.sql, opts.tables) if opts.tables else None
-            pgschema.check_replica_identity(reader.sql, tables or pgschema.list_tables(reader.sql))
-            reader.tables = tables
+        applier = PostgresApplier(self.target.url, self.options.name)
+
+        def configure(reader: PostgresReader) -> None:
             src_sql = reader.sql
 
             def table_ddl(rel: Relation) -> list[pgschema.Statement]:
@@ -190,6 +186,35 @@ class Pipeline:
                 return pgschema.relation_ddl(rel)
 
             applier.table_ddl = table_ddl
+
+        self.from_postgres(
+            applier,
+            configure=configure,
+            snapshot=lambda reader, tables: self._snapshot(reader, applier, tables),
+        )
+
+    def from_postgres(
+        self,
+        applier: Applier,
+        *,
+        configure: Callable[[PostgresReader], None],
+        snapshot: Callable[
+            [PostgresReader, Sequence[TableName] | None], Callable[[str, Lsn], None] | None
+        ],
+        wrap: Callable[[Iterator[Event | None]], Iterator[Event | None]] = lambda e: e,
+    ) -> None:
+        """A PostgreSQL source into `applier` (closed at the end): resume from the checkpoint's
+        slot position, or start a new slot whose exported snapshot `snapshot` copies; then
+        stream. `configure` sets the applier's hooks once the reader is open; `wrap` sees the
+        events before the applier does."""
+        opts = self.options
+        reader: PostgresReader | None = None
+        try:
+            reader = PostgresReader(self.source.url, slot=opts.slot, publication=opts.publication)
+            tables = pgschema.list_tables(reader.sql, opts.tables) if opts.tables else None
+            pgschema.check_replica_identity(reader.sql, tables or pgschema.list_tables(reader.sql))
+            reader.tables = tables
+            configure(reader)
             cp = applier.checkpoint
             if cp is not None and cp.phase == "streaming":
                 applier.check_source(reader.source)
@@ -208,12 +233,19 @@ class Pipeline:
                 if reader.slot_exists():
                     reader.drop_slot()
                 self.status.phase = "snapshot" if opts.snapshot else "starting"
-                start = reader.open(on_snapshot=self._snapshot(reader, applier, tables))
+                start = reader.open(on_snapshot=snapshot(reader, tables) if opts.snapshot else None)
                 if not opts.snapshot:
                     applier.mark_snapshot(reader.source, str(start), done=True)
                 self.notice(f"streaming from {start}")
             self.status.phase = "streaming"
-            self._stream(reader, applier)
+            rd = reader
+            self.stream(
+                wrap(rd.events(idle_timeout=0.02)),
+                applier,
+                confirm=rd.confirm,  # type: ignore[arg-type] # a PG reader gets LSNs only
+                received=lambda: str(Lsn(rd.repl.received)),
+                idle=lambda: self._idle(rd, applier),
+            )
         finally:
             if reader is not None:
                 reader.close()
@@ -225,10 +257,7 @@ class Pipeline:
         reader: PostgresReader,
         applier: PostgresApplier,
         tables: Sequence[TableName] | None,
-    ) -> Callable[[str, Lsn], None] | None:
-        if not self.options.snapshot:
-            return None
-
+    ) -> Callable[[str, Lsn], None]:
         def copy(snapshot: str, consistent: Lsn) -> None:
             src = reader.sql
             chosen = list(tables) if tables is not None else pgschema.list_tables(src)
@@ -253,19 +282,10 @@ class Pipeline:
 
         return copy
 
-    def _stream(self, reader: PostgresReader, applier: PostgresApplier) -> None:
-        self.stream(
-            reader.events(idle_timeout=0.02),
-            applier,
-            confirm=reader.confirm,  # type: ignore[arg-type] # a PG reader gets LSNs only
-            received=lambda: str(Lsn(reader.repl.received)),
-            idle=lambda: self._idle(reader, applier),
-        )
-
     def stream(
         self,
         events: Iterator[Event | None],
-        applier: PostgresApplier,
+        applier: Applier,
         *,
         confirm: Callable[[Position], None],
         received: Callable[[], str | None],
@@ -312,7 +332,7 @@ class Pipeline:
                 break  # the open transaction is rolled back; it is redelivered on restart
         self._report(force=True)
 
-    def _idle(self, reader: PostgresReader, applier: PostgresApplier) -> None:
+    def _idle(self, reader: PostgresReader, applier: Applier) -> None:
         """Nothing arrived for a moment, between transactions: commit what the batch holds."""
         if applier.uncommitted:
             self._commit(applier, reader.confirm)  # type: ignore[arg-type]
@@ -321,7 +341,7 @@ class Pipeline:
             # databases, keepalives), or the source keeps that WAL forever.
             reader.confirm(Lsn(reader.repl.received))
 
-    def _commit(self, applier: PostgresApplier, confirm: Callable[[Position], None]) -> None:
+    def _commit(self, applier: Applier, confirm: Callable[[Position], None]) -> None:
         last = applier.commit()
         if last is None:
             return

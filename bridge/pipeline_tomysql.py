@@ -28,7 +28,7 @@ from psycopg.adapt import Loader
 from bridge import metadata, pgschema
 from bridge.appliers.mysql import MysqlApplier, SchemaMap
 from bridge.appliers.mytarget import quote_ident, table_ident
-from bridge.errors import ConfigError, Interrupted, SourceError
+from bridge.errors import Interrupted, SourceError
 from bridge.log.events import Column, Ddl, Event, Relation, TableName
 from bridge.log.values import Value
 from bridge.positions import Lsn
@@ -48,63 +48,23 @@ FETCH_ROWS = 5_000
 
 
 def run_to_mysql(p: Pipeline) -> None:
-    opts = p.options
     metadata.upgrade(p.target.url)
-    applier = MysqlApplier(p.target.url, opts.name)
-    reader: PostgresReader | None = None
+    applier = MysqlApplier(p.target.url, p.options.name)
     policy = TypePolicy()
-    try:
-        reader = PostgresReader(p.source.url, slot=opts.slot, publication=opts.publication)
-        tables = pgschema.list_tables(reader.sql, opts.tables) if opts.tables else None
-        pgschema.check_replica_identity(reader.sql, tables or pgschema.list_tables(reader.sql))
-        reader.tables = tables
-        seen: dict[TableName, tuple[Column, ...]] = {}
-        src = reader
+    seen: dict[TableName, tuple[Column, ...]] = {}
+
+    def configure(reader: PostgresReader) -> None:
         applier.table_ddl = lambda rel: relation_ddl(rel, applier.schema_map, policy)
-        applier.translate_ddl = lambda ev: ddl_statements(ev, src, seen, applier.schema_map, policy)
-        cp = applier.checkpoint
-        if cp is not None and cp.phase == "streaming":
-            applier.check_source(reader.source)
-            if not reader.slot_exists():
-                raise ConfigError(
-                    f"the source has no slot {opts.slot!r}: the changes after"
-                    f" {cp.position} are gone, so the target cannot catch up",
-                    hint="start over: drop the copied tables on the target and the"
-                    f" pipeline's row {opts.name!r} in bridge_checkpoints, then run again",
-                    position=cp.position,
-                )
-            start = reader.open(Lsn.parse(cp.position))
-            p.notice(f"resuming from {start}")
-        else:
-            if reader.slot_exists():
-                reader.drop_slot()
-            p.status.phase = "snapshot" if opts.snapshot else "starting"
-            on_snapshot = _snapshot(p, reader, applier, tables, policy) if opts.snapshot else None
-            start = reader.open(on_snapshot=on_snapshot)
-            if not opts.snapshot:
-                applier.mark_snapshot(reader.source, str(start), done=True)
-            p.notice(f"streaming from {start}")
-        p.status.phase = "streaming"
-        rd = reader
-
-        def idle() -> None:
-            if applier.uncommitted:
-                p._commit(applier, rd.confirm)  # type: ignore[arg-type]
-            elif not applier.pending:
-                rd.confirm(Lsn(rd.repl.received))
-
-        p.stream(
-            _remember_relations(reader.events(idle_timeout=0.02), seen),
-            applier,  # type: ignore[arg-type] # the same driving surface as PostgresApplier
-            confirm=reader.confirm,  # type: ignore[arg-type] # a PG reader gets LSNs only
-            received=lambda: str(Lsn(rd.repl.received)),
-            idle=idle,
+        applier.translate_ddl = lambda ev: ddl_statements(
+            ev, reader, seen, applier.schema_map, policy
         )
-    finally:
-        if reader is not None:
-            reader.close()
-        applier.rollback()
-        applier.close()
+
+    p.from_postgres(
+        applier,
+        configure=configure,
+        snapshot=lambda reader, tables: _snapshot(p, reader, applier, tables, policy),
+        wrap=lambda events: _remember_relations(events, seen),
+    )
 
 
 def _remember_relations(

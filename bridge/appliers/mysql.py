@@ -44,6 +44,7 @@ from typing import Final, NamedTuple
 import pymysql
 
 from bridge.appliers import myadapt
+from bridge.appliers.base import Applier
 from bridge.appliers.changes import Op, Row, TableChanges
 from bridge.appliers.mytarget import (
     Conn,
@@ -58,15 +59,12 @@ from bridge.appliers.mytarget import (
     table_ident,
     write_checkpoint,
 )
-from bridge.appliers.postgres import Checkpoint
-from bridge.errors import ApplyError, BridgeError, ConfigError
+from bridge.errors import ApplyError, BridgeError
 from bridge.log.events import (
-    Begin,
     Commit,
     Ddl,
     Delete,
     Event,
-    Heartbeat,
     Insert,
     Relation,
     RowEvent,
@@ -76,7 +74,6 @@ from bridge.log.events import (
     Update,
 )
 from bridge.log.values import ABSENT, UNCHANGED, Value
-from bridge.positions import parse_position
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +158,7 @@ def batches(pieces: Iterable[str], *, budget: int, limit: int) -> Iterator[list[
         yield batch
 
 
-class MysqlApplier:
+class MysqlApplier(Applier):
     """Applies common-log events to one MySQL/MariaDB target for one pipeline."""
 
     def __init__(
@@ -213,16 +210,6 @@ class MysqlApplier:
     # -- events ---------------------------------------------------------------------------
 
     @property
-    def pending(self) -> int:
-        """Row events folded but not yet written (the pipeline flushes past a bound)."""
-        return len(self._chunk)
-
-    @property
-    def batch_changes(self) -> int:
-        """Row changes in the open target transaction, written or pending."""
-        return self._changes
-
-    @property
     def uncommitted(self) -> bool:
         """Whether source transactions were applied since the last commit (or made durable by
         an early commit before DDL and not yet returned by `commit`)."""
@@ -235,51 +222,12 @@ class MysqlApplier:
         checkpoint stays applied.
         """
         try:
-            self._apply(ev)
+            self._dispatch(ev)
         except BridgeError as e:
             if e.position is None:
                 e.position = str(ev.position)
             self.rollback()
             raise
-
-    def _apply(self, ev: Event) -> None:
-        kind = type(ev)
-        if self._skip and kind is not Begin:
-            if kind is Commit:
-                self._skip = False
-            return
-        if kind is Insert or kind is Update or kind is Delete:
-            self._row(ev)  # type: ignore[arg-type]
-        elif kind is Begin:
-            self._begin(ev)  # type: ignore[arg-type]
-        elif kind is Commit:
-            self._last_commit = ev  # type: ignore[assignment]
-            self._txns += 1
-        elif kind is Relation:
-            self._relation(ev)  # type: ignore[arg-type]
-        elif kind is Truncate:
-            self.flush()
-            self._truncate(ev)  # type: ignore[arg-type]
-        elif kind is Ddl:
-            self._ddl(ev)  # type: ignore[arg-type]
-        elif kind is Heartbeat:
-            pass
-
-    def _begin(self, ev: Begin) -> None:
-        # The reader resumes at the checkpoint, so this only guards against a redelivered
-        # transaction (a source that sends from an older point): never apply one twice.
-        after = self._resume_after
-        if after is not None and ev.commit_position is not None:
-            try:
-                self._skip = bool(ev.commit_position <= after)
-            except TypeError:  # positions of another kind: another source, refused at commit
-                self._skip = False
-
-    def _set_checkpoint(self, cp: Checkpoint | None) -> None:
-        self.checkpoint = cp
-        self._resume_after = (
-            parse_position(cp.position) if cp is not None and cp.phase == "streaming" else None
-        )
 
     def _row(self, ev: RowEvent) -> None:
         t = self._last
@@ -638,16 +586,6 @@ class MysqlApplier:
             changes=self._changes,
         )
         self._set_checkpoint(cp)
-
-    def check_source(self, source: SourceId) -> None:
-        """Refuse to mix two sources in one pipeline's checkpoint."""
-        cp = self.checkpoint
-        if cp is not None and cp.source_system_id != source.system_id:
-            raise ConfigError(
-                f"pipeline {self.pipeline!r} on this target replicates source system"
-                f" {cp.source_system_id}, not {source.system_id}",
-                hint="use another --name for another source",
-            )
 
     def mark_snapshot(self, source: SourceId, position: str, *, done: bool = True) -> None:
         """Record the snapshot's consistent point; `done` switches the pipeline to streaming."""

@@ -18,7 +18,6 @@ The pieces the MySQL applier (`bridge.appliers.mysql`), its bulk copy and `bridg
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 from dataclasses import dataclass
@@ -28,8 +27,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pymysql
 import pymysql.cursors
 
+from bridge.appliers.base import CHECKPOINT_COLUMNS, Checkpoint
 from bridge.appliers.myadapt import TargetColumn
-from bridge.appliers.postgres import Checkpoint
 from bridge.dsn import redact
 from bridge.errors import ApplyError, BridgeError, ConfigError, is_retryable_mysql_errno
 from bridge.log.events import SourceId, TableName
@@ -242,8 +241,6 @@ def read_table(conn: Conn, name: TableName) -> TargetTable | None:
 # -- checkpoints -------------------------------------------------------------------------------
 
 _UTC = dt.UTC
-# The columns of bridge.checkpoints in `Checkpoint`'s field order (as on PostgreSQL).
-_CHECKPOINT_COLUMNS = ", ".join(f.name for f in dataclasses.fields(Checkpoint))
 
 
 def _checkpoint(row: tuple[object, ...]) -> Checkpoint:
@@ -260,7 +257,7 @@ def load_checkpoint(conn: Conn, pipeline: str) -> Checkpoint | None:
     try:
         with conn.cursor() as cur:
             cur.execute(
-                f"SELECT {_CHECKPOINT_COLUMNS} FROM bridge.checkpoints"  # noqa: S608
+                f"SELECT {CHECKPOINT_COLUMNS} FROM bridge.checkpoints"  # noqa: S608
                 " WHERE pipeline = %s",
                 (pipeline,),
             )
@@ -278,7 +275,7 @@ def load_checkpoint(conn: Conn, pipeline: str) -> Checkpoint | None:
 
 def list_checkpoints(conn: Conn) -> list[Checkpoint]:
     with conn.cursor() as cur:
-        cur.execute(f"SELECT {_CHECKPOINT_COLUMNS} FROM bridge.checkpoints ORDER BY 1")  # noqa: S608
+        cur.execute(f"SELECT {CHECKPOINT_COLUMNS} FROM bridge.checkpoints ORDER BY 1")  # noqa: S608
         return [_checkpoint(r) for r in cur.fetchall()]
 
 
@@ -299,7 +296,7 @@ def write_checkpoint(
         commit_time = commit_time.astimezone(_UTC).replace(tzinfo=None)
     with conn.cursor() as cur:
         cur.execute(
-            f"INSERT INTO bridge.checkpoints ({_CHECKPOINT_COLUMNS})"  # noqa: S608
+            f"INSERT INTO bridge.checkpoints ({CHECKPOINT_COLUMNS})"  # noqa: S608
             " VALUES (%s, %s, %s, %s, %s, %s, %s, UTC_TIMESTAMP(6), %s, %s)"
             " ON DUPLICATE KEY UPDATE phase = VALUES(phase), position = VALUES(position),"
             " snapshot_position = COALESCE(VALUES(snapshot_position), snapshot_position),"
@@ -320,7 +317,7 @@ def write_checkpoint(
             ),
         )
         cur.execute(
-            f"SELECT {_CHECKPOINT_COLUMNS} FROM bridge.checkpoints"  # noqa: S608
+            f"SELECT {CHECKPOINT_COLUMNS} FROM bridge.checkpoints"  # noqa: S608
             " WHERE pipeline = %s",
             (pipeline,),
         )

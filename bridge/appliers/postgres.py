@@ -17,7 +17,6 @@ back to its savepoint and replayed event by event.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
@@ -28,16 +27,14 @@ from psycopg import sql
 
 from bridge import pgschema
 from bridge.appliers import pgadapt
+from bridge.appliers.base import CHECKPOINT_COLUMNS, Applier, Checkpoint
 from bridge.appliers.changes import Row, TableChanges
 from bridge.errors import ApplyError, ConfigError, is_retryable_sqlstate
 from bridge.log.events import (
-    Begin,
     Column,
     Commit,
     Ddl,
-    Delete,
     Event,
-    Heartbeat,
     Insert,
     Relation,
     RowEvent,
@@ -48,7 +45,6 @@ from bridge.log.events import (
 )
 from bridge.log.values import ABSENT, UNCHANGED, Value
 from bridge.pgschema import TableInfo
-from bridge.positions import parse_position
 from bridge.translate.pgstatements import ddl_statements
 
 log = logging.getLogger(__name__)
@@ -61,30 +57,9 @@ TableDdl = Callable[[Relation], Sequence[pgschema.Statement]]
 _NO_EQUALITY = frozenset({"json", "xml", "point", "polygon", "box", "circle", "line", "path"})
 
 
-@dataclass(frozen=True, slots=True)
-class Checkpoint:
-    """Where a pipeline resumes: the last source commit position applied on the target."""
-
-    pipeline: str
-    source_engine: str
-    source_system_id: str
-    phase: str
-    """'snapshot' while the initial copy runs, 'streaming' after it."""
-    position: str
-    snapshot_position: str | None
-    commit_time: dt.datetime | None
-    applied_at: dt.datetime
-    transactions: int
-    changes: int
-
-
-# The columns of bridge.checkpoints in `Checkpoint`'s field order.
-_CHECKPOINT_COLUMNS = ", ".join(f.name for f in dataclasses.fields(Checkpoint))
-
-
 def load_checkpoint(conn: Conn, pipeline: str) -> Checkpoint | None:
     row = conn.execute(
-        f"SELECT {_CHECKPOINT_COLUMNS} FROM bridge.checkpoints WHERE pipeline = %s",  # noqa: S608
+        f"SELECT {CHECKPOINT_COLUMNS} FROM bridge.checkpoints WHERE pipeline = %s",  # noqa: S608
         (pipeline,),
     ).fetchone()
     return None if row is None else Checkpoint(*row)  # type: ignore[arg-type]
@@ -92,7 +67,7 @@ def load_checkpoint(conn: Conn, pipeline: str) -> Checkpoint | None:
 
 def list_checkpoints(conn: Conn) -> list[Checkpoint]:
     rows = conn.execute(
-        f"SELECT {_CHECKPOINT_COLUMNS} FROM bridge.checkpoints ORDER BY 1"  # noqa: S608
+        f"SELECT {CHECKPOINT_COLUMNS} FROM bridge.checkpoints ORDER BY 1"  # noqa: S608
     ).fetchall()
     return [Checkpoint(*r) for r in rows]  # type: ignore[arg-type]
 
@@ -125,7 +100,7 @@ class _Table:
     types: dict[str, str] = field(default_factory=dict)
 
 
-class PostgresApplier:
+class PostgresApplier(Applier):
     """Applies common-log events to one PostgreSQL target for one pipeline."""
 
     def __init__(
@@ -186,53 +161,9 @@ class PostgresApplier:
 
     # -- events ---------------------------------------------------------------------------
 
-    @property
-    def pending(self) -> int:
-        """Row events folded but not yet written (the pipeline flushes past a bound)."""
-        return len(self._chunk)
-
     def apply(self, ev: Event) -> None:
         """Take one event; rows are written at the next `flush` or `commit`."""
-        kind = type(ev)
-        if self._skip and kind is not Begin:
-            if kind is Commit:
-                self._skip = False
-            return
-        if kind is Insert or kind is Update or kind is Delete:
-            self._row(ev)  # type: ignore[arg-type]
-        elif kind is Begin:
-            self._begin(ev)  # type: ignore[arg-type]
-        elif kind is Commit:
-            self._last_commit = ev  # type: ignore[assignment]
-            self._txns += 1
-        elif kind is Relation:
-            self.flush()
-            self._relation(ev)  # type: ignore[arg-type]
-        elif kind is Truncate:
-            self.flush()
-            self._truncate(ev)  # type: ignore[arg-type]
-        elif kind is Ddl:
-            self.flush()
-            self._ddl(ev)  # type: ignore[arg-type]
-        elif kind is Heartbeat:
-            pass
-
-    def _begin(self, ev: Begin) -> None:
-        # The reader resumes at the checkpoint, so this only guards against a redelivered
-        # transaction (a source that sends from an older point): never apply one twice.
-        after = self._resume_after
-        if after is not None and ev.commit_position is not None:
-            try:
-                self._skip = bool(ev.commit_position <= after)
-            except TypeError:  # positions of another kind: another source, refused at commit
-                self._skip = False
-
-    def _set_checkpoint(self, cp: Checkpoint | None) -> None:
-        self.checkpoint = cp
-        # Parsed once per checkpoint: every Begin compares against it.
-        self._resume_after = (
-            parse_position(cp.position) if cp is not None and cp.phase == "streaming" else None
-        )
+        self._dispatch(ev)
 
     def _row(self, ev: RowEvent) -> None:
         # Events of one relation share its TableName and columns objects: an identity check
@@ -613,7 +544,7 @@ class PostgresApplier:
     ) -> None:
         self.check_source(source)
         row = self.conn.execute(
-            f"INSERT INTO bridge.checkpoints AS c ({_CHECKPOINT_COLUMNS})"  # noqa: S608
+            f"INSERT INTO bridge.checkpoints AS c ({CHECKPOINT_COLUMNS})"  # noqa: S608
             " VALUES (%s, %s, %s, %s, %s, %s, %s, now(), %s, %s)"
             " ON CONFLICT (pipeline) DO UPDATE SET phase = EXCLUDED.phase,"
             " position = EXCLUDED.position,"
@@ -621,7 +552,7 @@ class PostgresApplier:
             " commit_time = coalesce(EXCLUDED.commit_time, c.commit_time), applied_at = now(),"
             " transactions = c.transactions + EXCLUDED.transactions,"
             " changes = c.changes + EXCLUDED.changes"
-            f" RETURNING {_CHECKPOINT_COLUMNS}",
+            f" RETURNING {CHECKPOINT_COLUMNS}",
             (
                 self.pipeline,
                 source.engine,
@@ -635,16 +566,6 @@ class PostgresApplier:
             ),
         ).fetchone()
         self._set_checkpoint(Checkpoint(*row))  # type: ignore[misc]
-
-    def check_source(self, source: SourceId) -> None:
-        """Refuse to mix two sources in one pipeline's checkpoint."""
-        cp = self.checkpoint
-        if cp is not None and cp.source_system_id != source.system_id:
-            raise ConfigError(
-                f"pipeline {self.pipeline!r} on this target replicates source system"
-                f" {cp.source_system_id}, not {source.system_id}",
-                hint="use another --name for another source",
-            )
 
     def mark_snapshot(
         self, source: SourceId, position: str, *, done: bool, snapshot_position: str | None = None
@@ -673,11 +594,6 @@ class PostgresApplier:
         self._last_commit = None
         self._txns = self._changes = 0
         self._skip = False
-
-    @property
-    def batch_changes(self) -> int:
-        """Row changes in the open target transaction, written or pending."""
-        return self._changes
 
     @property
     def uncommitted(self) -> bool:
