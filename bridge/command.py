@@ -73,16 +73,21 @@ def log(
     try:
         begin = reader.open(start_lsn)
         on_start(f"streaming {dsn} from {begin} (slot {reader.slot}, publication {publication})")
-        count = 0
-        for event in reader.events(idle_timeout=1.0):
-            if event is None:
-                continue
-            yield event
-            count += 1
-            if limit is not None and count >= limit:
-                return
+        yield from _first(reader.events(idle_timeout=1.0), limit)
     finally:
         reader.close()
+
+
+def _first(events: Iterator[Event | None], limit: int | None) -> Iterator[Event]:
+    """The events (idle markers dropped), stopping after `limit` of them."""
+    count = 0
+    for event in events:
+        if event is None:
+            continue
+        yield event
+        count += 1
+        if limit is not None and count >= limit:
+            return
 
 
 def _log_mysql(
@@ -105,14 +110,7 @@ def _log_mysql(
         begin = begin or reader.head()
         reader.open(begin)
         on_start(f"streaming {redact(url)} from {begin}")
-        count = 0
-        for event in reader.events(idle_timeout=1.0):
-            if event is None:
-                continue
-            yield event
-            count += 1
-            if limit is not None and count >= limit:
-                return
+        yield from _first(reader.events(idle_timeout=1.0), limit)
     finally:
         reader.close()
 

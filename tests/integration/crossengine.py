@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
@@ -30,44 +29,21 @@ from bridge.local.servers import LocalServer
 from bridge.log.events import TableName
 from bridge.log.values import BitString, Interval, Json, MysqlSet, ZeroDate
 from bridge.snapshot import mysql as mysnapshot
+from tests.integration.mypair import db_name as database
+from tests.integration.mypair import execute as my_execute
+from tests.integration.mypair import fresh_db
 from tests.integration.pgpair import Running, wait_for
 
 
 @contextlib.contextmanager
 def fresh_mysql_db(server: LocalServer, prefix: str = "my") -> Iterator[str]:
     """A new database on a MariaDB `server` (dropped afterwards); yields its DSN."""
-    name = f"{prefix}_{secrets.token_hex(4)}"
-    my_execute(server.dsn, f"CREATE DATABASE `{name}`")
-    u = urlsplit(server.dsn)
-    try:
-        yield urlunsplit(u._replace(path=f"/{name}"))
-    finally:
-        my_execute(server.dsn, f"DROP DATABASE IF EXISTS `{name}`")
-
-
-def database(dsn: str) -> str:
-    return urlsplit(dsn).path.lstrip("/")
-
-
-def my_execute(dsn: str, *statements: str) -> None:
-    conn = mysqlconn.connect(dsn, autocommit=True)
-    try:
-        with conn.cursor() as cur:
-            for s in statements:
-                cur.execute(s)
-    finally:
-        conn.close()
+    with fresh_db(server.dsn, prefix) as dsn:
+        yield dsn
 
 
 def my_transaction(dsn: str, statements: Sequence[str]) -> None:
-    conn = mysqlconn.connect(dsn, autocommit=False)
-    try:
-        with conn.cursor() as cur:
-            for s in statements:
-                cur.execute(s)
-        conn.commit()
-    finally:
-        conn.close()
+    my_execute(dsn, *statements, autocommit=False)
 
 
 def sync_mysql(
@@ -305,7 +281,14 @@ def mysql_rows(dsn: str, table: str) -> dict[object, tuple[Any, ...]]:
     finally:
         conn.close()
     key = names.index(info.key[0] if info.key else names[0])
-    return {r[key]: (names, tuple(_norm(v) for v in r)) for r in rows}
+    return _by_key([(r[key], (names, tuple(_norm(v) for v in r))) for r in rows], table)
+
+
+def _by_key(rows: list[tuple[object, Any]], table: str) -> dict[object, Any]:
+    """Rows by key; a key seen twice (a keyless table holding a duplicate) fails the test."""
+    out = dict(rows)
+    assert len(out) == len(rows), f"{table}: {len(rows) - len(out)} duplicate row(s)"
+    return out
 
 
 def pg_rows(dsn: str, schema: str, table: str, key: str = "id") -> dict[object, tuple[Any, ...]]:
@@ -321,7 +304,7 @@ def pg_rows(dsn: str, schema: str, table: str, key: str = "id") -> dict[object, 
         fixed_char = {str(n) for n, t in types if str(t).startswith("character(")}
         # psycopg parses float4 text ('3.4028235e+38') as a double: back to the stored float4.
         real = {str(n) for n, t in types if str(t) == "real"}
-        out = {}
+        out: list[tuple[object, Any]] = []
         for row in cur.fetchall():
             values = tuple(
                 v.rstrip(" ")
@@ -331,8 +314,8 @@ def pg_rows(dsn: str, schema: str, table: str, key: str = "id") -> dict[object, 
                 else _norm(v)
                 for n, v in zip(names, row, strict=True)
             )
-            out[_norm(row[names.index(key)])] = (names, values)
-    return out
+            out.append((_norm(row[names.index(key)]), (names, values)))
+    return _by_key(out, table)
 
 
 def assert_same_rows(source: str, target: str, tables: Sequence[str]) -> None:

@@ -18,22 +18,11 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from bridge import mysqlconn
 from bridge.log.values import Json
-from tests.integration.crossengine import _f32, database, mysql_rows
+from tests.integration.crossengine import _f32, mysql_rows
+from tests.integration.mypair import db_name as database
+from tests.integration.mypair import query as my_query
 from tests.integration.pgpair import Running, execute, wait_for
-
-MARKER = "CREATE TABLE IF NOT EXISTS public.zz_marker (id int PRIMARY KEY)"
-
-
-def my_query(dsn: str, query: str) -> list[tuple[Any, ...]]:
-    conn = mysqlconn.connect(dsn)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(query)
-            return list(cur.fetchall())
-    finally:
-        conn.close()
 
 
 def sync_to_mysql(

@@ -305,6 +305,17 @@ def dbbridge(*args: str, stdout: int | None = subprocess.PIPE) -> subprocess.Pop
     )
 
 
+def kill_9_repeatedly(args: Sequence[str], *, times: int = 5, seed: int = 99) -> None:
+    """Start `dbbridge ARGS` and kill -9 it at a random moment, `times` times."""
+    rng = random.Random(seed)
+    for _ in range(times):
+        proc = dbbridge(*args)
+        time.sleep(rng.uniform(0.8, 2.5))
+        assert proc.poll() is None, f"dbbridge run died: {proc.communicate()[1]}"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+
+
 @dataclass
 class BridgeRun:
     """A `dbbridge run` process; `stderr` is filled once it has stopped."""

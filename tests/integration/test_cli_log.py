@@ -145,7 +145,8 @@ def test_reading_a_named_slot_consumes_nothing(pg15_server: LocalServer) -> None
 
 def test_log_reads_a_mariadb_binlog_with_exact_values(mariadb_server: LocalServer) -> None:
     """The same command on a MariaDB source: binlog rows as valid, exactly typed JSON Lines."""
-    from tests.integration.crossengine import fresh_mysql_db, my_execute  # noqa: PLC0415
+    from tests.integration.crossengine import fresh_mysql_db  # noqa: PLC0415
+    from tests.integration.mypair import execute as my_execute  # noqa: PLC0415
 
     with fresh_mysql_db(mariadb_server, "logsrc") as source:
         my_execute(

@@ -21,6 +21,7 @@ from tests.integration.pgpair import (
     dbbridge,
     execute,
     fresh_db,
+    kill_9_repeatedly,
     sync,
 )
 
@@ -89,17 +90,8 @@ def test_kill_9_five_times_under_load(pg13_to_17: tuple[str, str]) -> None:
     )
     work = Workload(source, seed=9)
     work.start()
-    rng = random.Random(99)
-    args = ("run", "--source", source, "--target", target, "--name", "k9", "--quiet")
-    kills = 0
     try:
-        while kills < 5:
-            proc = dbbridge(*args)
-            time.sleep(rng.uniform(0.6, 2.5))
-            assert proc.poll() is None, f"dbbridge run died: {proc.communicate()[1]}"
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(10)
-            kills += 1
+        kill_9_repeatedly(("run", "--source", source, "--target", target, "--name", "k9", "-q"))
     finally:
         work.halt.set()
         work.join(10)

@@ -15,9 +15,11 @@ from bridge.errors import ConfigError, TranslateError
 from bridge.local.servers import LocalServer
 from bridge.pipeline import Options, Pipeline
 from bridge.readers.postgres import ddl_capture_sql
-from tests.integration.crossengine import database, fresh_mysql_db
-from tests.integration.pgmysql import MARKER, assert_same, my_query, sync_to_mysql
-from tests.integration.pgpair import execute, fresh_db, pipeline_thread, wait_for
+from tests.integration.crossengine import fresh_mysql_db
+from tests.integration.mypair import db_name as database
+from tests.integration.mypair import query as my_query
+from tests.integration.pgmysql import assert_same, sync_to_mysql
+from tests.integration.pgpair import MARKER, execute, fresh_db, pipeline_thread, wait_for
 
 
 @pytest.fixture
