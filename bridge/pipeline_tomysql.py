@@ -28,7 +28,7 @@ from psycopg.adapt import Loader
 from bridge import metadata, pgschema
 from bridge.appliers.mysql import MysqlApplier, SchemaMap
 from bridge.appliers.mytarget import quote_ident, table_ident
-from bridge.errors import Interrupted, SourceError
+from bridge.errors import SourceError
 from bridge.log.events import Column, Ddl, Event, Relation, TableName
 from bridge.log.values import Value
 from bridge.positions import Lsn
@@ -239,7 +239,6 @@ def _copy_one(
                 select, sql.Identifier(table.schema, table.name)
             )
         )
-        last = [0.0]
 
         def rows() -> Iterator[tuple[Value, ...]]:
             decode = types.decode
@@ -253,13 +252,7 @@ def _copy_one(
                         None if v is None else decode(o, v, column=n)  # type: ignore[arg-type]
                         for (o, n), v in zip(spec, r, strict=True)
                     )
-                progress.rows += len(batch)
-                if stop is not None and stop.is_set():
-                    raise Interrupted("stopped during the initial copy; the next run copies again")
-                now = time.monotonic()
-                if on_progress and now - last[0] > 0.2:
-                    last[0] = now
-                    on_progress(progress)
+                progress.advance(len(batch), stop=stop, on_progress=on_progress)
 
         target = applier.schema_map(table)
         with applier.conn.cursor() as cur:

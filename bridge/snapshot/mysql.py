@@ -33,7 +33,7 @@ from psycopg import sql
 from bridge import mysqlconn
 from bridge.appliers import pgadapt
 from bridge.appliers.postgres import connect_target
-from bridge.errors import ApplyError, ConfigError, Interrupted, SourceError, TranslateError
+from bridge.errors import ApplyError, ConfigError, SourceError, TranslateError
 from bridge.log.events import TableName
 from bridge.log.values import BitString, Interval, Json, MysqlSet, Value, ZeroDate
 from bridge.positions import BinlogPosition
@@ -331,21 +331,12 @@ def _copy_one(
         except psycopg.errors.InsufficientPrivilege:
             tgt.execute("ROLLBACK TO SAVEPOINT bridge_role")
         tgt.execute(sql.SQL("TRUNCATE {}").format(ident))
-        last = 0.0
         try:
             with tgt.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN").format(ident, cols)) as copy:
                 for chunk in _chunks(src, info):
                     for row in convert_rows(chunk, convs):
                         copy.write_row(row)
-                    progress.rows += len(chunk)
-                    if stop is not None and stop.is_set():
-                        raise Interrupted(
-                            "stopped during the initial copy; the next run copies again"
-                        )
-                    now = time.monotonic()
-                    if on_progress and now - last > 0.2:
-                        last = now
-                        on_progress(progress)
+                    progress.advance(len(chunk), stop=stop, on_progress=on_progress)
         except TranslateError as e:  # a value the target type cannot hold: name the table
             raise TranslateError(
                 f"copying {table.name}: {e.message}", hint=e.hint, table=str(table.name)

@@ -41,6 +41,21 @@ class TableProgress:
     rows: int = 0
     done: bool = False
     seconds: float = 0.0
+    reported: float = 0.0
+    """When `on_progress` last saw this table (time.monotonic)."""
+
+    def advance(
+        self, rows: int, *, stop: threading.Event | None, on_progress: ProgressCallback | None
+    ) -> None:
+        """Count `rows` more copied and report at most every 0.2 s; a stop request ends the copy
+        (nothing of it is recorded, so the next run copies again)."""
+        self.rows += rows
+        if stop is not None and stop.is_set():
+            raise Interrupted("stopped during the initial copy; the next run copies again")
+        now = time.monotonic()
+        if on_progress and now - self.reported > 0.2:
+            self.reported = now
+            on_progress(self)
 
 
 ProgressCallback = Callable[[TableProgress], None]
@@ -179,7 +194,6 @@ def _copy_one(
         cols = sql.SQL(", ").join(map(sql.Identifier, info.columns))
         ident = sql.Identifier(table.schema, table.name)
         tgt.execute(sql.SQL("TRUNCATE {}").format(ident))
-        last = 0.0
         try:
             with (
                 src.cursor().copy(
@@ -190,15 +204,7 @@ def _copy_one(
                 for data in out:
                     into.write(data)
                     # Text COPY escapes newlines inside values, so each b"\n" ends one row.
-                    progress.rows += bytes(data).count(b"\n")
-                    if stop is not None and stop.is_set():
-                        raise Interrupted(
-                            "stopped during the initial copy; the next run copies again"
-                        )
-                    now = time.monotonic()
-                    if on_progress and now - last > 0.2:
-                        last = now
-                        on_progress(progress)
+                    progress.advance(bytes(data).count(b"\n"), stop=stop, on_progress=on_progress)
         except psycopg.Error as e:
             raise ApplyError(f"copying {table} failed: {e}", table=str(table)) from e
         tgt.commit()
