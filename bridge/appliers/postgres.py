@@ -45,7 +45,7 @@ from bridge.log.events import (
 )
 from bridge.log.values import ABSENT, UNCHANGED, Value
 from bridge.pgschema import TableInfo
-from bridge.translate.pgstatements import ddl_statements
+from bridge.translate.pgstatements import ddl_statements, split_statements
 
 log = logging.getLogger(__name__)
 
@@ -490,16 +490,23 @@ class PostgresApplier(Applier):
                 f"no PostgreSQL translation for the {ev.dialect} statement {ev.text!r}",
                 position=str(ev.position),
             )
-        text = ev.text if ev.dialect == "postgres" else ev.translated["postgres"]
+        if ev.dialect == "postgres":
+            # Captured text may carry DML sent in the same string; the rows arrive as row
+            # events (a TRUNCATE as a Truncate event), so only the schema changes run here.
+            text = ev.text
+            statements = ddl_statements(text)
+        else:
+            # A translation holds exactly what the source statement does (a MySQL TRUNCATE
+            # included, whose rows never arrive as events): all of it runs.
+            text = ev.translated["postgres"]
+            statements = split_statements(text)
         if ev.schema:
             self.conn.execute(
                 "SELECT set_config('search_path', %s, true)",
                 (sql.Identifier(ev.schema).as_string(self.conn) + ", public",),
             )
         try:
-            # Captured text may carry DML sent in the same string; the rows arrive as row
-            # events, so only the schema changes run here.
-            for statement in ddl_statements(text):
+            for statement in statements:
                 self.conn.execute(statement.encode())
         except psycopg.Error as e:
             raise ApplyError(

@@ -242,3 +242,34 @@ def test_sigterm_during_the_copy_exits_0_and_the_next_run_copies_again(
         wait_streaming(target, "cut", timeout=120)
         sync_mysql(source, target, timeout=120)
     assert_same_rows(source, target, ["big"])
+
+
+def test_truncate_rename_and_modify_arrive_in_order_with_rows(my_to_pg17: tuple[str, str]) -> None:
+    """A MySQL TRUNCATE has no row events: only its translation empties the target table."""
+    source, target = my_to_pg17
+    my_execute(
+        source,
+        "CREATE TABLE a (id int PRIMARY KEY, v smallint, KEY v_idx (v))",
+        "INSERT INTO a VALUES (1, 1), (2, 2)",
+    )
+    with pipeline_thread(source, target, name="ddl", tables=(f"{_db(source)}.*",)) as running:
+        sync_mysql(source, target, running=running)
+        my_execute(
+            source,
+            "TRUNCATE TABLE a",
+            "INSERT INTO a VALUES (3, 3)",
+            "ALTER TABLE a MODIFY v bigint unsigned NOT NULL",
+            "INSERT INTO a VALUES (4, 18446744073709551615)",
+            "RENAME TABLE a TO b",
+            "INSERT INTO b VALUES (5, 5)",
+            "ALTER TABLE b CHANGE v w bigint unsigned NOT NULL DEFAULT 9",
+            "INSERT INTO b (id) VALUES (6)",
+        )
+        sync_mysql(source, target, running=running)
+    assert_same_rows(source, target, ["b"])
+    with psycopg.connect(target) as conn:
+        indexes = conn.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = %s AND tablename = 'b'",
+            (_db(source),),
+        ).fetchall()
+    assert ("b_v_idx",) in indexes  # the index follows the table's rename
