@@ -26,6 +26,7 @@ from bridge.appliers.postgres import PostgresApplier
 from bridge.log.events import Begin, Ddl, Delete, Event, Insert, Relation, TableName, Update
 from bridge.positions import BinlogPosition, Position
 from bridge.readers.mysql import MysqlReader
+from bridge.readers.mysqlschema import table_matcher
 from bridge.snapshot import mysql as mysnapshot
 from bridge.snapshot.mysql import SnapshotPositions
 from bridge.translate.ddl import translate_ddl
@@ -117,7 +118,7 @@ def _snapshot(p: Pipeline, applier: PostgresApplier) -> SnapshotPositions:
         f"copying {len(tables)} table(s)"
         + (f" ({len(created)} created on the target)" if created else "")
     )
-    positions = mysnapshot.copy_tables(
+    positions, p.status.copied_rows = mysnapshot.copy_tables(
         p.source.url,
         p.target.url,
         tables,
@@ -125,8 +126,7 @@ def _snapshot(p: Pipeline, applier: PostgresApplier) -> SnapshotPositions:
         on_progress=p.on_copy,
         stop=p.stop_event,
     )
-    p.status.copied_rows = sum(t.rows for t in tables)
-    return SnapshotPositions(positions)
+    return positions
 
 
 def prepare_target(
@@ -220,7 +220,7 @@ def _translate_ddl(
     if tr.kind == "ignored" or not tr.statements:
         return None
     tables = [t if t.schema else TableName(ev.schema or "", t.name) for t in tr.tables]
-    if patterns and tables and not any(_selected(t, patterns) for t in tables):
+    if patterns and tables and not any(table_matcher(patterns)(t.schema, t.name) for t in tables):
         return None
     if (
         positions is not None
@@ -237,13 +237,3 @@ def _translate_ddl(
     )
     text = ";\n".join([*prefix, *tr.statements])
     return dataclasses.replace(ev, schema=schema, translated={**ev.translated, "postgres": text})
-
-
-def _selected(t: TableName, patterns: Sequence[str]) -> bool:
-    import fnmatch  # noqa: PLC0415
-
-    for pattern in patterns:
-        schema, _, name = pattern.partition(".")
-        if fnmatch.fnmatchcase(t.schema, schema) and fnmatch.fnmatchcase(t.name, name):
-            return True
-    return False

@@ -17,7 +17,6 @@ dates kept as `ZeroDate`, TIME as `Interval`.
 from __future__ import annotations
 
 import datetime as dt
-import fnmatch
 import json
 import threading
 import time
@@ -37,9 +36,9 @@ from bridge.errors import ApplyError, ConfigError, SourceError, TranslateError
 from bridge.log.events import TableName
 from bridge.log.values import BitString, Interval, Json, MysqlSet, Value, ZeroDate
 from bridge.positions import BinlogPosition
+from bridge.readers.mysqlschema import SYSTEM_SCHEMAS, table_matcher
 from bridge.snapshot.postgres import ProgressCallback, TableProgress
 
-SYSTEM_SCHEMAS = ("mysql", "information_schema", "performance_schema", "sys")
 CHUNK_ROWS = 20_000
 
 
@@ -80,24 +79,20 @@ def list_tables(cur: Any, patterns: Sequence[str] | None) -> list[TableName]:
         "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES"
         " WHERE TABLE_TYPE = 'BASE TABLE' AND TABLE_SCHEMA NOT IN %s"
         " ORDER BY TABLE_SCHEMA, TABLE_NAME",
-        (SYSTEM_SCHEMAS,),
+        (tuple(SYSTEM_SCHEMAS),),
     )
     found = [TableName(str(s), str(n)) for s, n in cur.fetchall()]
     if patterns is None:
         return found
     chosen: list[TableName] = []
     for pattern in patterns:
-        schema, dot, name = pattern.partition(".")
-        if not dot:
+        if "." not in pattern:
             raise ConfigError(
                 f"table pattern {pattern!r} names no database",
                 hint="write DATABASE.TABLE, e.g. shop.orders or shop.*",
             )
-        hits = [
-            t
-            for t in found
-            if fnmatch.fnmatchcase(t.schema, schema) and fnmatch.fnmatchcase(t.name, name)
-        ]
+        matches = table_matcher([pattern])  # the binlog reader selects with the same matcher
+        hits = [t for t in found if matches(t.schema, t.name)]
         if not hits:
             raise ConfigError(
                 f"no table on the source matches {pattern!r}",
@@ -105,10 +100,6 @@ def list_tables(cur: Any, patterns: Sequence[str] | None) -> list[TableName]:
             )
         chosen.extend(t for t in hits if t not in chosen)
     return chosen
-
-
-def _matches(t: TableName, schema: str, name: str) -> bool:
-    return fnmatch.fnmatchcase(t.schema, schema) and fnmatch.fnmatchcase(t.name, name)
 
 
 def table_info(cur: Any, t: TableName) -> MysqlTable:
@@ -268,12 +259,12 @@ def copy_tables(
     target_dsn: str,
     tables: Sequence[MysqlTable],
     *,
-    target_name: Callable[[TableName], TableName] = lambda t: t,
     workers: int = 4,
     on_progress: ProgressCallback | None = None,
     stop: threading.Event | None = None,
-) -> dict[TableName, BinlogPosition]:
-    """Copy `tables` into the target; returns the binlog position each table's copy is as of."""
+) -> tuple[SnapshotPositions, int]:
+    """Copy `tables` into the target tables of the same names; returns the binlog position each
+    table's copy is as of, and the rows copied."""
     progress = {t.name: TableProgress(t.name, t.rows) for t in tables}
     if on_progress:
         for p in progress.values():
@@ -287,7 +278,6 @@ def copy_tables(
                 source_dsn,
                 target_dsn,
                 t,
-                target_name(t.name),
                 progress[t.name],
                 on_progress=on_progress,
                 stop=stop,
@@ -296,14 +286,13 @@ def copy_tables(
         }
         for name, f in futures.items():
             out[name] = f.result()
-    return out
+    return SnapshotPositions(out), sum(p.rows for p in progress.values())
 
 
 def _copy_one(
     source_dsn: str,
     target_dsn: str,
     table: MysqlTable,
-    target: TableName,
     progress: TableProgress,
     *,
     on_progress: ProgressCallback | None,
@@ -323,7 +312,7 @@ def _copy_one(
         info = table_info(cur, table.name)  # inside the snapshot: the definition it holds
         convs = [converter(c) for c in info.columns]
         names = [c.name for c in info.columns]
-        ident = sql.Identifier(target.schema, target.name)
+        ident = sql.Identifier(table.name.schema, table.name.name)
         cols = sql.SQL(", ").join(map(sql.Identifier, names))
         try:  # skip target triggers and FK checks during the copy, when allowed
             tgt.execute("SAVEPOINT bridge_role")
@@ -343,7 +332,7 @@ def _copy_one(
             ) from e
         except psycopg.Error as e:
             raise ApplyError(
-                f"copying {table.name} into {target} failed: {e.diag.message_primary or e}",
+                f"copying {table.name} failed: {e.diag.message_primary or e}",
                 table=str(table.name),
                 sqlstate=e.sqlstate,
             ) from e
