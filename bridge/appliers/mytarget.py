@@ -22,7 +22,6 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import Final, TypeAlias
-from urllib.parse import parse_qs, unquote, urlsplit
 
 import pymysql
 import pymysql.cursors
@@ -32,6 +31,7 @@ from bridge.appliers.myadapt import TargetColumn
 from bridge.dsn import redact
 from bridge.errors import ApplyError, BridgeError, ConfigError, is_retryable_mysql_errno
 from bridge.log.events import SourceId, TableName
+from bridge.mysqlconn import connect_args
 
 log = logging.getLogger(__name__)
 
@@ -99,26 +99,18 @@ def mysql_error(
 
 
 def connect_mysql(dsn: str, *, autocommit: bool = False, local_infile: bool = False) -> Conn:
-    """Connect to a MySQL/MariaDB target from its DSN (query options: ssl_ca, ssl_disabled…)."""
-    u = urlsplit(dsn)
-    options = {k: v[-1] for k, v in parse_qs(u.query).items()}
-    ssl: dict[str, str] | None = None
-    if "ssl_ca" in options:
-        ssl = {"ca": options["ssl_ca"]}
+    """Connect to a MySQL/MariaDB target from its DSN (TLS query options as
+    `bridge.mysqlconn.connect_args` reads them)."""
     try:
         return pymysql.connect(
-            host=u.hostname or "127.0.0.1",
-            port=u.port or 3306,
-            user=unquote(u.username or ""),
-            password=unquote(u.password or ""),
-            database=unquote(u.path.lstrip("/")) or None,
-            charset="utf8mb4",
-            autocommit=autocommit,
-            connect_timeout=_CONNECT_TIMEOUT,
-            local_infile=local_infile,
-            ssl=ssl,
-            # The client refuses statements past its own limit; the server's is what counts.
-            max_allowed_packet=_CLIENT_MAX_PACKET,
+            **connect_args(dsn)
+            | {
+                "autocommit": autocommit,
+                "connect_timeout": _CONNECT_TIMEOUT,
+                "local_infile": local_infile,
+                # The client refuses statements past its own limit; the server's is what counts.
+                "max_allowed_packet": _CLIENT_MAX_PACKET,
+            }
         )
     except pymysql.Error as e:
         errno = errno_of(e)
