@@ -187,17 +187,17 @@ def _translated(
     """The reader's events, with copied transactions skipped and DDL translated to PostgreSQL."""
     end = positions.end if positions is not None and positions.tables else None
     begin: BinlogPosition | None = None
+    copied: frozenset[TableName] = frozenset()
+    """Tables whose copy already holds the open transaction (decided once per transaction)."""
     for ev in events:
         kind = type(ev)
         if kind is Begin:
             begin = ev.position  # type: ignore[union-attr,assignment]
-        elif (
-            kind in _ROWS
-            and end is not None
-            and begin is not None
-            and begin < end
-            and positions.covers(ev.relation, begin)  # type: ignore[union-attr]
-        ):
+            if end is not None and begin is not None and begin < end:
+                copied = frozenset(t for t in positions.tables if positions.covers(t, begin))  # type: ignore[union-attr]
+            else:
+                copied, end = frozenset(), None  # past every table's copy: nothing to skip
+        elif copied and kind in _ROWS and ev.relation in copied:  # type: ignore[union-attr]
             continue
         if kind is Ddl:
             out = _translate_ddl(ev, positions, begin, patterns, policy)  # type: ignore[arg-type]
