@@ -238,6 +238,11 @@ def test_sigterm_during_the_copy_exits_0_and_the_next_run_copies_again(
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
+    with psycopg.connect(target) as conn:  # stopped inside the copy: it is not recorded as done
+        phase = conn.execute(
+            "SELECT phase FROM bridge.checkpoints WHERE pipeline = 'cut'"
+        ).fetchone()
+    assert phase != ("streaming",), "the copy finished before the stop; the test shows nothing"
     with bridge_run(source, target, "cut"):
         wait_streaming(target, "cut", timeout=120)
         sync_mysql(source, target, timeout=120)
