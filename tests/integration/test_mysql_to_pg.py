@@ -181,6 +181,7 @@ def test_zero_date_stops_with_the_documented_error(my_to_pg17: tuple[str, str]) 
     assert proc.returncode == 2, err
     assert "zero date" in err.lower(), err
     assert "0000-00-00" in err, err
+    assert f"{_db(source)}.d" in err, err  # the table is named
 
 
 def test_purged_binlog_is_a_clear_error_not_a_resnapshot(
