@@ -28,6 +28,7 @@ from bridge.errors import EXIT_CONFIG, EXIT_RUNTIME, BridgeError
 from bridge.local.servers import LocalServer
 from bridge.log.jsonl import encode_event
 from bridge.pipeline import Options
+from bridge.translate.types import TypePolicy
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -122,6 +123,60 @@ def _stop_on_signals() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+# ---------------------------------------------------------------------------------- type policy
+
+# The opt-in coercions of TypePolicy (docs/type-mapping.md), shared by `run` and `translate`.
+_POLICY_OPTIONS = [
+    click.option(
+        "--zero-dates",
+        type=click.Choice(["error", "null"]),
+        default="error",
+        show_default=True,
+        help="MySQL zero dates: refuse them, or store NULL (date columns lose NOT NULL).",
+    ),
+    click.option(
+        "--numeric",
+        type=click.Choice(["error", "max"]),
+        default="error",
+        show_default=True,
+        help="PostgreSQL numeric without precision or past (65,30): refuse, or decimal(65,30).",
+    ),
+    click.option(
+        "--interval",
+        type=click.Choice(["error", "text"]),
+        default="error",
+        show_default=True,
+        help="PostgreSQL interval: refuse, or store its text.",
+    ),
+    click.option(
+        "--unsupported",
+        type=click.Choice(["error", "text"]),
+        default="error",
+        show_default=True,
+        help="Types without a mapping (timetz, inet, geometry…): refuse, or store their text.",
+    ),
+    click.option(
+        "--on-update",
+        type=click.Choice(["drop", "error"]),
+        default="drop",
+        show_default=True,
+        help="MySQL ON UPDATE CURRENT_TIMESTAMP: drop it with a note, or refuse.",
+    ),
+]
+
+
+def policy_options(f: Callable[..., None]) -> Callable[..., None]:
+    """Add the TypePolicy options to a command."""
+    for option in reversed(_POLICY_OPTIONS):
+        f = option(f)
+    return f
+
+
+def type_policy(values: dict[str, str]) -> TypePolicy:
+    """The TypePolicy the options of `policy_options` chose."""
+    return TypePolicy(**values)  # type: ignore[arg-type] # click.Choice checked the values
+
+
 # -------------------------------------------------------------------------------------------- run
 
 
@@ -164,6 +219,7 @@ def _stop_on_signals() -> Iterator[None]:
     help="Seconds to keep retrying transient faults (a server restart, a dropped connection).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+@policy_options
 def run(  # noqa: PLR0917 - click passes each option as an argument
     source: str,
     target: str,
@@ -174,6 +230,7 @@ def run(  # noqa: PLR0917 - click passes each option as an argument
     copy_workers: int,
     retry_for: float,
     quiet: bool,
+    **policy: str,
 ) -> None:
     """Replicate SOURCE into TARGET: copy the tables (unless --no-snapshot), then stream changes
     until stopped. SIGTERM or Ctrl-C finishes the batch, records the checkpoint and exits 0.
@@ -191,6 +248,7 @@ def run(  # noqa: PLR0917 - click passes each option as an argument
         chunk_rows=min(20_000, batch_rows),
         copy_workers=copy_workers,
         retry_for=retry_for,
+        policy=type_policy(policy),
     )
     display = progress.RunDisplay(err_console, quiet=quiet)
     pipe = command.pipeline(
@@ -305,51 +363,13 @@ def _iso(value: dt.datetime | None) -> str | None:
     required=True,
     help="Dialect to write.",
 )
-@click.option(
-    "--zero-dates",
-    type=click.Choice(["error", "null"]),
-    default="error",
-    show_default=True,
-    help="MySQL zero dates: refuse them, or store NULL (date columns lose NOT NULL).",
-)
-@click.option(
-    "--numeric",
-    type=click.Choice(["error", "max"]),
-    default="error",
-    show_default=True,
-    help="PostgreSQL numeric without precision or past (65,30): refuse, or decimal(65,30).",
-)
-@click.option(
-    "--interval",
-    type=click.Choice(["error", "text"]),
-    default="error",
-    show_default=True,
-    help="PostgreSQL interval: refuse, or store its text.",
-)
-@click.option(
-    "--unsupported",
-    type=click.Choice(["error", "text"]),
-    default="error",
-    show_default=True,
-    help="Types without a mapping (timetz, inet, geometry…): refuse, or store their text.",
-)
-@click.option(
-    "--on-update",
-    type=click.Choice(["drop", "error"]),
-    default="drop",
-    show_default=True,
-    help="MySQL ON UPDATE CURRENT_TIMESTAMP: drop it with a note, or refuse.",
-)
+@policy_options
 @click.argument("sql", default="-")
-def translate(  # noqa: PLR0917 - click passes each option as an argument
+def translate(
     source: str,
     target: str,
-    zero_dates: str,
-    numeric: str,
-    interval: str,
-    unsupported: str,
-    on_update: str,
     sql: str,
+    **policy: str,
 ) -> None:
     """Translate DDL statements (SQL, or - for stdin) from one dialect to the other.
 
@@ -357,17 +377,8 @@ def translate(  # noqa: PLR0917 - click passes each option as an argument
     A statement without a faithful translation stops it with exit 2. docs/type-mapping.md
     describes every rule and option.
     """
-    from bridge.translate.types import TypePolicy  # noqa: PLC0415
-
-    policy = TypePolicy(
-        zero_dates=zero_dates,  # type: ignore[arg-type]
-        numeric=numeric,  # type: ignore[arg-type]
-        interval=interval,  # type: ignore[arg-type]
-        unsupported=unsupported,  # type: ignore[arg-type]
-        on_update=on_update,  # type: ignore[arg-type]
-    )
     text = sys.stdin.read() if sql == "-" else sql
-    for result in command.translate(text, source=source, target=target, policy=policy):
+    for result in command.translate(text, source=source, target=target, policy=type_policy(policy)):
         if result.note:
             click.echo(f"-- {result.note}")
         for statement in result.statements:

@@ -31,6 +31,7 @@ from bridge.positions import Lsn, Position
 from bridge.readers.postgres import PostgresReader
 from bridge.snapshot import postgres as pgsnapshot
 from bridge.snapshot.postgres import ProgressCallback
+from bridge.translate.types import TypePolicy
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,8 @@ class Options:
     """Give up after transient faults lasting this long (seconds)."""
     stop_grace: float = 5.0
     """On stop, how long to wait for the open source transaction to complete."""
+    policy: TypePolicy = field(default_factory=TypePolicy)
+    """Opt-in coercions between engines (zero dates, intervals…); strict by default."""
 
     @property
     def slot(self) -> str:

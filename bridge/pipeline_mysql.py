@@ -30,7 +30,7 @@ from bridge.readers.mysqlschema import table_matcher
 from bridge.snapshot import mysql as mysnapshot
 from bridge.snapshot.mysql import SnapshotPositions
 from bridge.translate.ddl import translate_ddl
-from bridge.translate.types import TypePolicy, to_postgres
+from bridge.translate.types import TypePolicy, pg_not_null, to_postgres
 
 if TYPE_CHECKING:
     from bridge.pipeline import Pipeline
@@ -56,10 +56,10 @@ def default_patterns(dsn: str, tables: Sequence[str]) -> tuple[str, ...] | None:
 def run_from_mysql(p: Pipeline) -> None:
     opts = p.options
     metadata.upgrade(p.target.url)
-    applier = PostgresApplier(p.target.url, opts.name)
+    applier = PostgresApplier(p.target.url, opts.name, policy=opts.policy)
     patterns = default_patterns(p.source.url, opts.tables)
     reader = MysqlReader(p.source.url, server_id=server_id(opts.name), tables=patterns)
-    policy = TypePolicy()
+    policy = opts.policy
     try:
         reader.check_source()
         applier.table_ddl = lambda rel: relation_ddl(rel, policy)
@@ -111,7 +111,7 @@ def _snapshot(p: Pipeline, applier: PostgresApplier) -> SnapshotPositions:
         cur = conn.cursor()
         names = mysnapshot.list_tables(cur, default_patterns(p.source.url, opts.tables))
         tables = [mysnapshot.table_info(cur, t) for t in names]
-        created = prepare_target(cur, applier, names)
+        created = prepare_target(cur, applier, names, opts.policy)
     finally:
         conn.close()
     p.notice(
@@ -125,12 +125,13 @@ def _snapshot(p: Pipeline, applier: PostgresApplier) -> SnapshotPositions:
         workers=opts.copy_workers,
         on_progress=p.on_copy,
         stop=p.stop_event,
+        policy=opts.policy,
     )
     return positions
 
 
 def prepare_target(
-    cur: Any, applier: PostgresApplier, tables: Sequence[TableName]
+    cur: Any, applier: PostgresApplier, tables: Sequence[TableName], policy: TypePolicy
 ) -> list[TableName]:
     """Create the tables the target lacks from the source's `SHOW CREATE TABLE`, translated."""
     from bridge import pgschema  # noqa: PLC0415
@@ -143,7 +144,7 @@ def prepare_target(
             continue
         cur.execute(f"SHOW CREATE TABLE {mysnapshot.qualified(t)}")
         text = str(cur.fetchone()[1])
-        translation = translate_ddl(text, source="mysql", target="postgres")
+        translation = translate_ddl(text, source="mysql", target="postgres", policy=policy)
         conn.execute(
             "SELECT set_config('search_path', %s, true)",
             (sql.Identifier(t.schema).as_string(conn),),
@@ -162,7 +163,7 @@ def relation_ddl(rel: Relation, policy: TypePolicy) -> list[sql.Composed]:
         sql.SQL("{} {}{}").format(
             sql.Identifier(c.name),
             sql.SQL(to_postgres(c.type, policy=policy)),
-            sql.SQL("" if c.nullable else " NOT NULL"),
+            sql.SQL(" NOT NULL" if pg_not_null(c, policy=policy) else ""),
         )
         for c in rel.columns
     ]

@@ -50,7 +50,7 @@ FETCH_ROWS = 5_000
 def run_to_mysql(p: Pipeline) -> None:
     metadata.upgrade(p.target.url)
     applier = MysqlApplier(p.target.url, p.options.name)
-    policy = TypePolicy()
+    policy = p.options.policy
     seen: dict[TableName, tuple[Column, ...]] = {}
 
     def configure(reader: PostgresReader) -> None:

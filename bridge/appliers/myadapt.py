@@ -43,6 +43,7 @@ from typing import Any, Final, TypeAlias
 
 from pymysql.converters import escape_string
 
+from bridge.appliers.pgadapt import interval_text
 from bridge.errors import TranslateError
 from bridge.log.values import (
     ABSENT,
@@ -231,8 +232,20 @@ def _lit_datetime(v: dt.datetime, ctx: _Ctx) -> str:
     return "'" + v.isoformat(" ") + "'"
 
 
+def _pg_timetz_text(v: dt.time, offset: dt.timedelta) -> str:
+    """PostgreSQL's text of a timetz ('12:00:00+02', '23:59:59.999999-11', '10:00:00+05:30')."""
+    secs = int(offset.total_seconds())
+    sign = "-" if secs < 0 else "+"
+    hours, rest = divmod(abs(secs), 3600)
+    minutes, seconds = divmod(rest, 60)
+    zone = f"{sign}{hours:02}" + (f":{minutes:02}" if minutes or seconds else "")
+    return v.replace(tzinfo=None).isoformat() + zone + (f":{seconds:02}" if seconds else "")
+
+
 def _lit_time(v: dt.time, ctx: _Ctx) -> str:
     offset = v.utcoffset()
+    if offset is not None and ctx.quoted:  # TypePolicy(unsupported='text'): its text, zone kept
+        return _quote(_pg_timetz_text(v, offset))
     if offset is not None:
         # A time with zone (PostgreSQL timetz): the same instant's UTC time of day.
         day = dt.datetime.combine(dt.date(2000, 1, 1), v.replace(tzinfo=None)) - offset
@@ -278,10 +291,13 @@ def _lit_special(v: SpecialTemporal, ctx: _Ctx) -> str:
 
 
 def _lit_interval(v: Interval, ctx: _Ctx) -> str:
+    if ctx.quoted:  # a text column (TypePolicy(interval='text')): PostgreSQL's interval text
+        return _quote(interval_text(v))
     raise ctx.fail(
         v,
         "MySQL has no interval type with months, days and time",
-        "map the column to a string type on the target, or exclude the table",
+        "run with --interval text to store PostgreSQL's interval text in a varchar column, or"
+        " exclude the table",
     )
 
 

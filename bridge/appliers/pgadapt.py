@@ -12,6 +12,7 @@ from psycopg.adapt import AdaptersMap
 
 from bridge.errors import TranslateError
 from bridge.log.values import BitString, Interval, Json, MysqlSet, SpecialTemporal, ZeroDate
+from bridge.translate.types import TypePolicy
 
 _US_PER_HOUR = 3_600_000_000
 
@@ -61,15 +62,25 @@ class _ZeroDateDumper(adapt.Dumper):
     def dump(self, obj: ZeroDate) -> bytes:
         raise TranslateError(
             f"the MySQL zero date {obj.text!r} has no PostgreSQL equivalent",
-            hint="choose a zero-date policy for the pipeline (see docs/type-mapping.md)",
+            hint="to store NULL instead, run with --zero-dates null (see docs/type-mapping.md)",
         )
 
 
-def register(adapters: AdaptersMap) -> None:
-    """Register the dumpers on a connection's (or a context's) adapters."""
+class _ZeroDateNullDumper(adapt.Dumper):
+    """TypePolicy(zero_dates='null'): a zero date is stored as NULL (psycopg writes a dumped
+    None as NULL, in COPY too)."""
+
+    def dump(self, obj: ZeroDate) -> None:  # noqa: ARG002 - every value dumps to NULL
+        return None
+
+
+def register(adapters: AdaptersMap, policy: TypePolicy | None = None) -> None:
+    """Register the dumpers on a connection's (or a context's) adapters; `policy` decides what
+    the opt-in coercions (zero dates) write."""
     adapters.register_dumper(Json, _JsonDumper)
     adapters.register_dumper(BitString, _BitsDumper)
     adapters.register_dumper(SpecialTemporal, _SpecialDumper)
     adapters.register_dumper(Interval, _IntervalDumper)
     adapters.register_dumper(MysqlSet, _SetDumper)
-    adapters.register_dumper(ZeroDate, _ZeroDateDumper)
+    zero_null = policy is not None and policy.zero_dates == "null"
+    adapters.register_dumper(ZeroDate, _ZeroDateNullDumper if zero_null else _ZeroDateDumper)

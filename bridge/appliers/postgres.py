@@ -46,6 +46,7 @@ from bridge.log.events import (
 from bridge.log.values import ABSENT, UNCHANGED, Value
 from bridge.pgschema import TableInfo
 from bridge.translate.pgstatements import ddl_statements, split_statements
+from bridge.translate.types import TypePolicy
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,7 @@ class PostgresApplier(Applier):
         *,
         table_ddl: TableDdl | None = None,
         application_name: str = "dbbridge",
+        policy: TypePolicy | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.table_ddl = table_ddl
@@ -119,7 +121,7 @@ class PostgresApplier(Applier):
         """Retype columns whose Relation type differs; off for sources of another engine, whose
         Relation types are in their own dialect (their retypes arrive as translated DDL)."""
         self.conn: Conn = connect_target(dsn, application_name=application_name)
-        pgadapt.register(self.conn.adapters)
+        pgadapt.register(self.conn.adapters, policy)
         self.conn.execute(
             "SET DateStyle = ISO; SET IntervalStyle = postgres; SET extra_float_digits = 3"
         )

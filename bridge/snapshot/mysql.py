@@ -38,6 +38,7 @@ from bridge.log.values import BitString, Interval, Json, MysqlSet, Value, ZeroDa
 from bridge.positions import BinlogPosition
 from bridge.readers.mysqlschema import SYSTEM_SCHEMAS, table_matcher
 from bridge.snapshot.postgres import ProgressCallback, TableProgress
+from bridge.translate.types import TypePolicy
 
 CHUNK_ROWS = 20_000
 
@@ -262,6 +263,7 @@ def copy_tables(
     workers: int = 4,
     on_progress: ProgressCallback | None = None,
     stop: threading.Event | None = None,
+    policy: TypePolicy | None = None,
 ) -> tuple[SnapshotPositions, int]:
     """Copy `tables` into the target tables of the same names; returns the binlog position each
     table's copy is as of, and the rows copied."""
@@ -281,6 +283,7 @@ def copy_tables(
                 progress[t.name],
                 on_progress=on_progress,
                 stop=stop,
+                policy=policy,
             )
             for t in order
         }
@@ -297,6 +300,7 @@ def _copy_one(
     *,
     on_progress: ProgressCallback | None,
     stop: threading.Event | None,
+    policy: TypePolicy | None,
 ) -> BinlogPosition:
     started = time.monotonic()
     src = mysqlconn.connect(source_dsn, raw=True)
@@ -306,7 +310,7 @@ def _copy_one(
         src.close()
         raise
     try:
-        pgadapt.register(tgt.adapters)
+        pgadapt.register(tgt.adapters, policy)
         cur = src.cursor()
         position = start_snapshot(cur)
         info = table_info(cur, table.name)  # inside the snapshot: the definition it holds

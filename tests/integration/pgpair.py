@@ -326,13 +326,62 @@ class BridgeRun:
 
 @contextlib.contextmanager
 def bridge_run(
-    source: str, target: str, name: str, *, stop_with: signal.Signals = signal.SIGTERM
+    source: str,
+    target: str,
+    name: str,
+    *extra: str,
+    stop_with: signal.Signals = signal.SIGTERM,
 ) -> Iterator[BridgeRun]:
-    """`dbbridge run` as a process, stopped with `stop_with` on exit, which must exit 0."""
-    run = BridgeRun(dbbridge("run", "--source", source, "--target", target, "--name", name, "-q"))
+    """`dbbridge run [EXTRA…]` as a process, stopped with `stop_with` on exit, which must exit 0."""
+    args = ("run", "--source", source, "--target", target, "--name", name, "-q", *extra)
+    run = BridgeRun(dbbridge(*args))
     try:
         yield run
     finally:
         run.proc.send_signal(stop_with)
         _, run.stderr = run.proc.communicate(timeout=60)
     assert run.proc.returncode == 0, run.stderr
+
+
+class Workload(threading.Thread):
+    """Small mixed transactions on the source until stopped."""
+
+    def __init__(self, dsn: str, seed: int) -> None:
+        super().__init__(daemon=True)
+        self.dsn = dsn
+        self.rng = random.Random(seed)
+        self.halt = threading.Event()
+        self.transactions = 0
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        rng = self.rng
+        try:
+            with psycopg.connect(self.dsn) as conn:
+                seq = 0
+                while not self.halt.is_set():
+                    for _ in range(rng.randrange(1, 6)):
+                        seq += 1
+                        roll = rng.random()
+                        if roll < 0.5:
+                            conn.execute(
+                                "INSERT INTO accounts (balance, note) VALUES (%s, %s)",
+                                (rng.randrange(1000), f"n{seq}"),
+                            )
+                        elif roll < 0.8:
+                            conn.execute(
+                                "UPDATE accounts SET balance = balance + 1, note = %s"
+                                " WHERE id = (SELECT id FROM accounts ORDER BY random() LIMIT 1)",
+                                (f"u{seq}",),
+                            )
+                        elif roll < 0.9:
+                            conn.execute(
+                                "DELETE FROM accounts"
+                                " WHERE id = (SELECT id FROM accounts ORDER BY random() LIMIT 1)"
+                            )
+                        conn.execute("INSERT INTO audit VALUES (%s, now())", (seq,))
+                    conn.commit()
+                    self.transactions += 1
+                    time.sleep(0.002)
+        except BaseException as e:  # noqa: BLE001 - reported by the test
+            self.error = e

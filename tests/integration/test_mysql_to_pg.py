@@ -184,6 +184,54 @@ def test_zero_date_stops_with_the_documented_error(my_to_pg17: tuple[str, str]) 
     assert f"{_db(source)}.d" in err, err  # the table is named
 
 
+def test_zero_dates_become_null_when_the_policy_says_so(my_to_pg17: tuple[str, str]) -> None:
+    """--zero-dates null: zero dates from the copy, from live inserts and updates and in a
+    column added later arrive as NULL, and the NOT NULL of such columns is dropped."""
+    source, target = my_to_pg17
+    my_execute(
+        source,
+        "SET SESSION sql_mode = ''",
+        "CREATE TABLE d (id int PRIMARY KEY, at date NOT NULL, ts datetime(3) NULL, n int)",
+        "INSERT INTO d VALUES (1, '2024-01-01', '2024-01-01 10:00:00.125', 1),"
+        " (2, '0000-00-00', '0000-00-00 00:00:00', 2), (3, '2024-00-15', NULL, 3)",
+    )
+    with bridge_run(source, target, "zeronull", "--zero-dates", "null"):
+        wait_streaming(target, "zeronull", timeout=90)
+        my_execute(
+            source,
+            "SET SESSION sql_mode = ''",
+            "INSERT INTO d VALUES (4, '0000-00-00', '2024-05-05 05:05:05', 4)",
+            "UPDATE d SET at = '0000-00-00', n = 10 WHERE id = 1",
+            "UPDATE d SET at = '2024-02-02', n = 20 WHERE id = 2",
+            "ALTER TABLE d ADD COLUMN later date NOT NULL DEFAULT '0000-00-00'",
+            "INSERT INTO d (id, at, ts, n, later) VALUES (5, '2024-06-06', NULL, 5, '2024-07-07')",
+        )
+        sync_mysql(source, target, timeout=90)
+    schema = _db(source)
+    with psycopg.connect(target) as conn:
+        rows = conn.execute(
+            sql.SQL("SELECT id, at::text, ts::text, n, later::text FROM {} ORDER BY id").format(
+                sql.Identifier(schema, "d")
+            )
+        ).fetchall()
+        nullable: dict[str, str] = dict(
+            conn.execute(
+                "SELECT column_name, is_nullable FROM information_schema.columns"
+                " WHERE table_schema = %s AND table_name = 'd'",
+                (schema,),
+            ).fetchall()
+        )
+    assert rows == [
+        (1, None, "2024-01-01 10:00:00.125", 10, None),
+        (2, "2024-02-02", None, 20, None),
+        (3, None, None, 3, None),
+        (4, None, "2024-05-05 05:05:05", 4, None),
+        (5, "2024-06-06", None, 5, "2024-07-07"),
+    ]
+    assert nullable["at"] == "YES"
+    assert nullable["later"] == "YES"
+
+
 def test_purged_binlog_is_a_clear_error_not_a_resnapshot(
     my_to_pg17: tuple[str, str], mariadb_server: LocalServer
 ) -> None:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import random
 import signal
 import socket
-import threading
 import time
 from collections.abc import Iterator
 
@@ -16,6 +14,7 @@ from bridge.local.servers import LocalServer
 from bridge.testing.pytest_plugin import ServerPool
 from tests.integration.pgpair import (
     MARKER,
+    Workload,
     assert_same,
     bridge_run,
     dbbridge,
@@ -31,50 +30,6 @@ def pg13_to_17(pg13_server: LocalServer, pg17_server: LocalServer) -> Iterator[t
     with fresh_db(pg13_server, "src") as source, fresh_db(pg17_server, "tgt") as target:
         execute(source, MARKER)
         yield source, target
-
-
-class Workload(threading.Thread):
-    """Small mixed transactions on the source until stopped."""
-
-    def __init__(self, dsn: str, seed: int) -> None:
-        super().__init__(daemon=True)
-        self.dsn = dsn
-        self.rng = random.Random(seed)
-        self.halt = threading.Event()
-        self.transactions = 0
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        rng = self.rng
-        try:
-            with psycopg.connect(self.dsn) as conn:
-                seq = 0
-                while not self.halt.is_set():
-                    for _ in range(rng.randrange(1, 6)):
-                        seq += 1
-                        roll = rng.random()
-                        if roll < 0.5:
-                            conn.execute(
-                                "INSERT INTO accounts (balance, note) VALUES (%s, %s)",
-                                (rng.randrange(1000), f"n{seq}"),
-                            )
-                        elif roll < 0.8:
-                            conn.execute(
-                                "UPDATE accounts SET balance = balance + 1, note = %s"
-                                " WHERE id = (SELECT id FROM accounts ORDER BY random() LIMIT 1)",
-                                (f"u{seq}",),
-                            )
-                        elif roll < 0.9:
-                            conn.execute(
-                                "DELETE FROM accounts"
-                                " WHERE id = (SELECT id FROM accounts ORDER BY random() LIMIT 1)"
-                            )
-                        conn.execute("INSERT INTO audit VALUES (%s, now())", (seq,))
-                    conn.commit()
-                    self.transactions += 1
-                    time.sleep(0.002)
-        except BaseException as e:  # noqa: BLE001 - reported by the test
-            self.error = e
 
 
 def test_kill_9_five_times_under_load(pg13_to_17: tuple[str, str]) -> None:

@@ -85,6 +85,18 @@ JSON = TargetColumn("j", "longtext", "longtext")
         (BitString("0101"), TEXT, "'0101'"),
         (MysqlSet(frozenset({"b", "a"})), TEXT, "'a,b'"),
         (ZeroDate("date", "0000-00-00"), DATE, "'0000-00-00'"),
+        # TypePolicy(interval='text') / (unsupported='text') made these text columns.
+        (Interval(14, -3, -1_500_000), TEXT, "'14 mons -3 days -0:00:01.500000'"),
+        (
+            dt.time(12, 0, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+            TEXT,
+            "'12:00:00+02'",
+        ),
+        (
+            dt.time(1, 2, 3, 4, tzinfo=dt.timezone(-dt.timedelta(hours=5, minutes=30))),
+            TEXT,
+            "'01:02:03.000004-05:30'",
+        ),
     ],
 )
 def test_literals(value: Value, col: TargetColumn, expected: str) -> None:
@@ -107,7 +119,7 @@ def test_literals(value: Value, col: TargetColumn, expected: str) -> None:
         (float("-inf"), DBL, "cannot store -inf"),
         ([1.0, float("inf")], JSON, "cannot store inf"),
         (dt.datetime(2024, 1, 1, 0, 0, 0, 5), DT0, "fractional-second digits"),
-        (Interval(0, 1, 0), TEXT, "no interval type"),
+        (Interval(0, 1, 0), TIME, "no interval type"),
         (SpecialTemporal("timestamptz", "infinity"), DT6, "'infinity'"),
         (BitString("11111"), BIT, "5 bits do not fit BIT(4)"),
         ([Interval(1, 0, 0)], JSON, "no JSON form"),
