@@ -1,6 +1,7 @@
 # Set-up and checks for bridge. The two commands a fresh machine needs (README):
 #   make demo   install everything, then run `dbbridge demo`
 #   make test   install everything, then run lint, mypy --strict and the whole test suite
+#   make bench  install everything (and the peers), then run bench/all.py
 # Installing server binaries uses apt-get and npm, so it needs root (as in CI) or the packages
 # already present.
 
@@ -9,7 +10,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install python servers lint test demo clean
+.PHONY: install python servers lint test demo bench clean
 
 install: python servers
 
@@ -38,6 +39,11 @@ test: install lint
 
 demo: install
 	$(BIN)/dbbridge demo
+
+# Every benchmark against the peers, then docs/benchmarks/README.md and its plots (~15 min).
+bench: install
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/all.py $(BENCH_ARGS)
 
 clean:
 	-$(BIN)/dbbridge local stop --all

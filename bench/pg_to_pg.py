@@ -17,16 +17,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import signal
-import statistics
 import subprocess
 import sys
 import time
 from urllib.parse import urlsplit
 
 import psycopg
+from common import machine, summary, write_report
 from psycopg import sql
 
 from bridge.local import servers
@@ -259,10 +257,6 @@ def one_run(run: int, source_server: str, target_server: str) -> dict[str, dict[
     return out
 
 
-def summary(values: list[float]) -> dict[str, float]:
-    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=3)
@@ -278,11 +272,8 @@ def main() -> None:
         servers.stop(src.directory)
         servers.stop(tgt.directory)
     report: dict[str, object] = {
-        "machine": {
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-        },
+        "title": "PostgreSQL 13 -> 17: dbbridge vs native logical replication",
+        "machine": machine(),
         "source": f"postgres {src.version}",
         "target": f"postgres {tgt.version}",
         "runs": args.runs,
@@ -294,10 +285,7 @@ def main() -> None:
         r["dbbridge"]["backlog_rows_per_s"] / r["native"]["backlog_rows_per_s"] for r in results
     ]
     report["ratio.backlog_throughput_bridge_over_native"] = summary(ratio)
-    print(json.dumps(report, indent=2))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=2)
+    write_report(report, args.json)
 
 
 if __name__ == "__main__":

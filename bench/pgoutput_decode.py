@@ -9,10 +9,13 @@ prints the median rows/s of several runs. No server needed:
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 import time
 from pathlib import Path
+
+from common import machine, summary, write_report
 
 from bridge.readers import pgoutput as po
 from bridge.readers.pgtypes import PgTypes
@@ -20,7 +23,13 @@ from bridge.readers.pgtypes import PgTypes
 CAPTURE = Path(__file__).parents[1] / "tests" / "data" / "pgoutput" / "pg17-proto1.json"
 
 
-def main(rows: int = 100_000, runs: int = 5) -> None:
+def main(rows: int = 100_000, runs: int = 5, json_path: str | None = None) -> None:
+    report: dict[str, object] = {
+        "title": "pgoutput decode alone: rows/s from captured messages (no server in the loop)",
+        "machine": machine(),
+        "runs": runs,
+        "rows": rows,
+    }
     capture = json.loads(CAPTURE.read_text())
     decoder = po.PgOutputDecoder(1)
     msgs = [
@@ -35,7 +44,10 @@ def main(rows: int = 100_000, runs: int = 5) -> None:
                 types.register_enum(c.type_oid) if c.name == "m" else types.register_domain(
                     c.type_oid, 23
                 )
-    for label, pick in (("2-column row (int, text)", 1), ("26-column row, every type", 0)):
+    for label, key, pick in (
+        ("2-column row (int, text)", "two_column_rows_per_s", 1),
+        ("26-column row, every type", "every_type_row_rows_per_s", 0),
+    ):
         inserts = [raw for raw, m in msgs if isinstance(m, po.Insert)]
         if pick == 1:
             inserts = [raw for raw, m in msgs if isinstance(m, po.Insert) and len(m.new) == 2]
@@ -51,11 +63,19 @@ def main(rows: int = 100_000, runs: int = 5) -> None:
                 [d(v) if isinstance(v, bytes) else v for d, v in zip(decoders, new, strict=True)]
             rates.append(rows / (time.perf_counter() - start))
         median = statistics.median(rates)
+        report[f"dbbridge.{key}"] = summary(rates)
         print(
             f"{label}: median {median:,.0f} rows/s "
             f"(min {min(rates):,.0f}, max {max(rates):,.0f}, {runs} runs)"
         )
+    if json_path:
+        write_report(report, json_path)
 
 
 if __name__ == "__main__":
-    main()
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--json", help="Write the results here too (bench/common.py format).")
+    args = ap.parse_args()
+    main(args.rows, args.runs, args.json)
