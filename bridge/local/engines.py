@@ -66,6 +66,8 @@ class Engine(ABC):
 
     name: ClassVar[str]
     stop_signal: ClassVar[int] = signal.SIGTERM
+    crash_signal: ClassVar[int] = signal.SIGKILL
+    """What `servers.restart(crash=True)` sends: a stop without any clean shutdown."""
 
     def __init__(self, major: str) -> None:
         self.major = major
@@ -116,6 +118,9 @@ class Postgres(Engine):
     name = "postgres"
     # SIGINT is PostgreSQL's "fast" shutdown: abort transactions, checkpoint, exit.
     stop_signal = signal.SIGINT
+    # SIGQUIT is "immediate" shutdown: no checkpoint, crash recovery at the next start. (SIGKILL
+    # of the postmaster alone would leave its backends holding the shared memory.)
+    crash_signal = signal.SIGQUIT
     superuser = "postgres"
 
     @property

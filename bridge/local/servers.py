@@ -23,7 +23,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from bridge.errors import LocalServerError
@@ -82,6 +82,8 @@ class LocalServer:
     dsn: str
     user: str
     """The OS account the server runs as."""
+    settings: dict[str, str] = field(default_factory=dict)
+    """The settings it was started with (kept across `restart`)."""
 
     @property
     def spec(self) -> EngineSpec:
@@ -364,6 +366,7 @@ def start(
             directory=str(path),
             dsn=ready.dsn,
             user=run_as.name,
+            settings=dict(settings or {}),
         )
         _save(server)
     except BaseException:
@@ -384,6 +387,28 @@ def stop(directory: str | os.PathLike[str], *, timeout: float = STOP_TIMEOUT) ->
     _registry_entry(Path(server.directory)).unlink(missing_ok=True)
     shutil.rmtree(server.directory, ignore_errors=True)
     return server
+
+
+def restart(
+    directory: str | os.PathLike[str], *, crash: bool = False, down_for: float = 0.0
+) -> LocalServer:
+    """Stop the server recorded in `directory` (as in a crash when `crash`: no clean shutdown),
+    wait `down_for` seconds, and start it again on the same port with the same data and settings.
+    For fault tests: clients see their connections drop and the server come back."""
+    server = load(directory)
+    engine = server.spec.engine_impl()
+    signum = engine.crash_signal if crash else engine.stop_signal
+    _terminate(server.pid, server.directory, signum, STOP_TIMEOUT)
+    if server.is_running():
+        raise LocalServerError(f"{server.engine} (pid {server.pid}) did not stop")
+    time.sleep(down_for)
+    dirs = InstanceDirs(Path(server.directory))
+    proc, _ = _launch_ready(
+        engine, dirs, binaries.service_account(), server.port, dict(server.settings)
+    )
+    again = replace(server, pid=proc.pid)
+    _save(again)
+    return again
 
 
 def stop_all() -> list[LocalServer]:
