@@ -20,17 +20,25 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import psycopg
+import pymysql
 
-from bridge import metadata, pgschema
+from bridge import heartbeat, metadata, pgschema
 from bridge.appliers.base import Applier
 from bridge.appliers.postgres import PostgresApplier
 from bridge.dsn import Dsn
-from bridge.errors import BridgeError, ConfigError, Interrupted, is_retryable_sqlstate
+from bridge.errors import (
+    BridgeError,
+    ConfigError,
+    Interrupted,
+    is_retryable_mysql_errno,
+    is_retryable_sqlstate,
+)
 from bridge.log.events import Begin, Commit, Event, Relation, TableName
 from bridge.positions import Lsn, Position
 from bridge.readers.postgres import PostgresReader
 from bridge.snapshot import postgres as pgsnapshot
 from bridge.snapshot.postgres import ProgressCallback
+from bridge.sourcewatch import SourceStats, SourceWatch
 from bridge.translate.types import TypePolicy
 
 log = logging.getLogger(__name__)
@@ -57,6 +65,13 @@ class Options:
     """On stop, how long to wait for the open source transaction to complete."""
     policy: TypePolicy = field(default_factory=TypePolicy)
     """Opt-in coercions between engines (zero dates, intervals…); strict by default."""
+    heartbeat_interval: float = 10.0
+    """Seconds between heartbeat rows written on the source (bridge.heartbeat); 0: none."""
+    watch_interval: float = 10.0
+    """Seconds between checks of the source's head, lag in bytes and retention."""
+    max_retained_wal: int | None = None
+    """Warn past 80 % of this much WAL retained by the slot (bytes); None: the server's
+    max_slot_wal_keep_size when set; 0: never."""
 
     @property
     def slot(self) -> str:
@@ -85,6 +100,20 @@ class Status:
     last_error: str | None = None
     started: float = field(default_factory=time.monotonic)
     copied_rows: int = 0
+    alive_at: float = field(default_factory=time.monotonic)
+    """Monotonic time of the last sign of progress: a target commit, an idle check, a chunk."""
+    failing_since: float | None = None
+    """Monotonic time the current run of transient faults began; None when not failing."""
+    last_error_at: float | None = None
+    """Unix time of `last_error`."""
+    commit_time: float | None = None
+    """Source commit time (Unix) of the last applied transaction."""
+    committed_at: float | None = None
+    """Unix time of the last target commit."""
+    heartbeat_time: float | None = None
+    """Source time (Unix) of the newest heartbeat applied on the target."""
+    source: SourceStats = field(default_factory=SourceStats)
+    """What `bridge.sourcewatch` learned: heartbeats on, source head, lag bytes, retention."""
 
 
 StatusCallback = Callable[[Status], None]
@@ -121,6 +150,21 @@ class Pipeline:
         self.stop_event = threading.Event()
         self._last_report = 0.0
         self._received: Callable[[], str | None] = lambda: None
+        self.on_batch: Callable[[int], None] = lambda _rows: None
+        """Called with the row changes of each target commit (the metrics' histogram)."""
+        self.watch = SourceWatch(
+            source,
+            pipeline=options.name,
+            slot=options.slot,
+            stats=self.status.source,
+            heartbeat_interval=options.heartbeat_interval,
+            check_interval=options.watch_interval,
+            max_retained=options.max_retained_wal,
+            notice=self.notice,
+            position=lambda: self.status.position,
+            commit_time=lambda: self.status.commit_time,
+            phase=lambda: self.status.phase,
+        )
 
     def stop(self) -> None:
         """Ask the pipeline to finish its batch, checkpoint and return (signal-safe)."""
@@ -128,8 +172,21 @@ class Pipeline:
 
     def run(self) -> Status:
         """Run until stopped; transient faults are retried with backoff from the checkpoint."""
+        self.watch.start()
+        try:
+            self._run_retrying()
+        except BaseException:
+            self.status.phase = "failed"
+            raise
+        finally:
+            self.watch.close()
+        self.status.phase = "stopped"
+        return self.status
+
+    def _run_retrying(self) -> None:
         delay = 0.5
         failing_since: float | None = None
+        last_fault = 0.0
         while not self.stop_event.is_set():
             try:
                 try:
@@ -138,17 +195,21 @@ class Pipeline:
                     # A server error outside the places that explain their own (a catalog
                     # lookup, a keepalive): transient by its SQLSTATE or a lost connection.
                     raise _bridge_error(raw) from raw
-                return self.status
+                except pymysql.err.Error as raw:  # the same for MySQL/MariaDB servers
+                    raise _mysql_bridge_error(raw) from raw
             except Interrupted as e:
                 if not self.stop_event.is_set():
                     raise
                 self.notice(str(e))
-                return self.status
+                return
             except BridgeError as e:
                 if not e.retryable:
                     raise
                 now = time.monotonic()
-                failing_since = failing_since or now
+                if failing_since is None or self.status.alive_at > last_fault:
+                    failing_since = now  # progress since the last fault: a new run of faults
+                last_fault = now
+                self.status.failing_since = failing_since
                 if now - failing_since > self.options.retry_for:
                     raise type(e)(
                         f"{e.message} (still failing after {self.options.retry_for:.0f} s of"
@@ -159,12 +220,12 @@ class Pipeline:
                     ) from e
                 self.status.retries += 1
                 self.status.last_error = str(e)
+                self.status.last_error_at = time.time()
                 self.notice(f"transient fault, retrying in {delay:.1f} s: {e}")
                 self.stop_event.wait(delay)
                 delay = min(delay * 2, 30.0)
             else:
-                failing_since = None
-        return self.status
+                return
 
     def _run_once(self) -> None:
         if self.source.family == "mysql":
@@ -216,7 +277,7 @@ class Pipeline:
             reader = PostgresReader(self.source.url, slot=opts.slot, publication=opts.publication)
             tables = pgschema.list_tables(reader.sql, opts.tables) if opts.tables else None
             pgschema.check_replica_identity(reader.sql, tables or pgschema.list_tables(reader.sql))
-            reader.tables = tables
+            reader.tables = self.watch.prepare_postgres(reader.sql, opts.publication, tables)
             configure(reader)
             cp = applier.checkpoint
             if cp is not None and cp.phase == "streaming":
@@ -331,6 +392,7 @@ class Pipeline:
                         break
             if applier.pending >= opts.chunk_rows:
                 applier.flush()
+                self.status.alive_at = time.monotonic()  # a big transaction is progressing
             if stop_deadline is not None and in_txn and time.monotonic() > stop_deadline:
                 break  # the open transaction is rolled back; it is redelivered on restart
         self._report(force=True)
@@ -345,6 +407,11 @@ class Pipeline:
             reader.confirm(Lsn(reader.repl.received))
 
     def _commit(self, applier: Applier, confirm: Callable[[Position], None]) -> None:
+        beat = applier.heartbeat
+        if beat is not None:  # recorded with the batch that carries it
+            heartbeat.record_on_target(applier, self.options.name, beat)
+            applier.heartbeat = None
+        rows = applier.batch_changes
         last = applier.commit()
         if last is None:
             return
@@ -353,16 +420,32 @@ class Pipeline:
         st.position = str(last.commit_position)
         st.transactions = applier.applied_transactions
         st.changes = applier.applied_changes
+        now = st.committed_at = time.time()
         if last.commit_time is not None:
-            st.lag_seconds = max(0.0, time.time() - last.commit_time.timestamp())
+            st.commit_time = last.commit_time.timestamp()
+            st.lag_seconds = max(0.0, now - st.commit_time)
+        if beat is not None:
+            st.heartbeat_time = beat.timestamp()
+        self.on_batch(rows)
         self._report()
 
     def _report(self, *, force: bool = False) -> None:
         now = time.monotonic()
+        self.status.alive_at = now
+        self.status.failing_since = None
         if force or now - self._last_report >= 0.5:
             self._last_report = now
             self.status.received = self._received()
             self.on_status(self.status)
+
+
+def _mysql_bridge_error(e: pymysql.err.Error) -> BridgeError:
+    args: tuple[object, ...] = getattr(e, "args", ())
+    errno = args[0] if args and isinstance(args[0], int) else None
+    message = str(args[1]) if len(args) > 1 else str(e) or type(e).__name__
+    # InterfaceError (0, ''): PyMySQL's word for a connection that is already gone.
+    retryable = isinstance(e, pymysql.err.InterfaceError) or is_retryable_mysql_errno(errno)
+    return BridgeError(f"a server failed: {message or 'connection lost'}", retryable=retryable)
 
 
 def _bridge_error(e: psycopg.Error) -> BridgeError:

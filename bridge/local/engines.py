@@ -12,10 +12,10 @@ writes) but not a machine crash. synchronous_commit stays on, so a commit the cl
 
 from __future__ import annotations
 
-import random
 import secrets
 import signal
 import subprocess
+import zlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -265,7 +265,9 @@ class Mariadb(Engine):
             "port": str(port),
             "bind-address": "127.0.0.1",
             "skip-name-resolve": "ON",
-            "server_id": str(random.randint(2, 2**31 - 1)),  # noqa: S311 - an id, not a secret
+            # Stable across restarts (a source's server_id is part of its identity for a pipeline),
+            # distinct between instances (their directories differ).
+            "server_id": str(2 + zlib.crc32(str(dirs.root).encode()) % (2**31 - 3)),
             "log_bin": "mysql-bin",
             "binlog_format": "ROW",
             "binlog_row_image": "FULL",
