@@ -27,7 +27,7 @@ from bridge import __version__, command
 from bridge.errors import EXIT_CONFIG, EXIT_RUNTIME, BridgeError
 from bridge.local.servers import LocalServer
 from bridge.log.jsonl import encode_event
-from bridge.pipeline import Options
+from bridge.pipeline import Options, Status
 from bridge.translate.types import TypePolicy
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -219,6 +219,39 @@ def type_policy(values: dict[str, str]) -> TypePolicy:
     help="Seconds to keep retrying transient faults (a server restart, a dropped connection).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+@click.option(
+    "--heartbeat-interval",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Write a heartbeat row on the source this often (lag while idle); 0: never.",
+)
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    metavar="PORT",
+    help="Serve Prometheus metrics on /metrics and a health check on /healthz.",
+)
+@click.option(
+    "--metrics-host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address the metrics endpoint listens on (0.0.0.0: every interface).",
+)
+@click.option(
+    "--max-retained-wal",
+    metavar="SIZE",
+    help="Warn when the slot retains 80 % of this much WAL (10GB, 512MB; off) [default: the"
+    " source's max_slot_wal_keep_size when set].",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one JSON object per line on stderr (time, level, pipeline, message, fields).",
+)
 @policy_options
 def run(  # noqa: PLR0917 - click passes each option as an argument
     source: str,
@@ -230,6 +263,11 @@ def run(  # noqa: PLR0917 - click passes each option as an argument
     copy_workers: int,
     retry_for: float,
     quiet: bool,
+    heartbeat_interval: float,
+    metrics_port: int | None,
+    metrics_host: str,
+    max_retained_wal: str | None,
+    log_format: str,
     **policy: str,
 ) -> None:
     """Replicate SOURCE into TARGET: copy the tables (unless --no-snapshot), then stream changes
@@ -238,7 +276,7 @@ def run(  # noqa: PLR0917 - click passes each option as an argument
     Each target transaction records the source position it reached, so a restart (even after
     kill -9) resumes exactly there: no change is lost or applied twice.
     """
-    from bridge import progress  # noqa: PLC0415 - rich's live display only for this command
+    from bridge import logformat, progress  # noqa: PLC0415 - only this command needs them
 
     options = Options(
         name=name,
@@ -249,8 +287,58 @@ def run(  # noqa: PLR0917 - click passes each option as an argument
         copy_workers=copy_workers,
         retry_for=retry_for,
         policy=type_policy(policy),
+        heartbeat_interval=heartbeat_interval,
+        max_retained_wal=_size_option(max_retained_wal),
     )
-    display = progress.RunDisplay(err_console, quiet=quiet)
+    display: progress.RunDisplay | logformat.JsonDisplay
+    if log_format == "json":
+        display = logformat.JsonDisplay(name)
+        logformat.install(name)
+    else:
+        display = progress.RunDisplay(err_console, quiet=quiet)
+        logformat.install_notices(display.notice)
+    try:
+        final = _run_pipeline(
+            source, target, options, display, metrics_host=metrics_host, metrics_port=metrics_port
+        )
+    except Exception as e:
+        if not isinstance(display, logformat.JsonDisplay):
+            raise
+        # One JSON line for the failure too, instead of main()'s plain one.
+        fields = {"hint": e.hint, "position": e.position} if isinstance(e, BridgeError) else {}
+        display.emit("error", str(e), **fields)
+        raise SystemExit(e.exit_code if isinstance(e, BridgeError) else EXIT_RUNTIME) from e
+    message = (
+        f"stopped at {final.position or 'the start'}: {final.transactions} transactions,"
+        f" {final.changes} changes applied this run"
+    )
+    if isinstance(display, logformat.JsonDisplay):
+        display.emit("info", message, position=final.position)
+    else:
+        _progress(message)
+
+
+def _size_option(text: str | None) -> int | None:
+    if text is None:
+        return None
+    from bridge.sourcewatch import parse_size  # noqa: PLC0415
+
+    try:
+        return parse_size(text)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--max-retained-wal") from None
+
+
+def _run_pipeline(
+    source: str,
+    target: str,
+    options: Options,
+    display: Any,
+    *,
+    metrics_host: str,
+    metrics_port: int | None,
+) -> Status:
+    """Run the pipeline until a signal stops it, with the metrics endpoint when asked."""
     pipe = command.pipeline(
         source,
         target,
@@ -259,6 +347,12 @@ def run(  # noqa: PLR0917 - click passes each option as an argument
         on_copy=display.copy,
         on_notice=display.notice,
     )
+    server = None
+    if metrics_port is not None:
+        from bridge.metrics import MetricsServer  # noqa: PLC0415 - only with --metrics-port
+
+        server = MetricsServer(pipe, host=metrics_host, port=metrics_port)
+        display.notice(f"metrics on http://{metrics_host}:{server.port}/metrics and /healthz")
 
     def stop(_signum: int, _frame: object) -> None:
         pipe.stop()
@@ -266,14 +360,12 @@ def run(  # noqa: PLR0917 - click passes each option as an argument
     previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         with display:
-            final = pipe.run()
+            return pipe.run()
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
-    _progress(
-        f"stopped at {final.position or 'the start'}: {final.transactions} transactions,"
-        f" {final.changes} changes applied this run"
-    )
+        if server is not None:
+            server.close()
 
 
 @cli.command()
@@ -293,7 +385,11 @@ def init(target: str) -> None:
 @click.option("--name", help="Only this pipeline.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def status(target: str, source: str | None, name: str | None, as_json: bool) -> None:
-    """Pipelines replicating into TARGET: positions, lag, counts."""
+    """Pipelines replicating into TARGET: positions, lag, heartbeats, counts.
+
+    With --source: how far behind the source's head each is, and the WAL its slot retains
+    (PostgreSQL) or the binlog files it still needs (MySQL/MariaDB).
+    """
     found = command.status(target, source=source, name=name)
     if as_json:
         click.echo(
@@ -311,6 +407,12 @@ def status(target: str, source: str | None, name: str | None, as_json: bool) -> 
                         "applied_at": _iso(p.checkpoint.applied_at),
                         "lag_seconds": p.lag_seconds,
                         "idle_seconds": p.idle_seconds,
+                        "heartbeat_time": _iso(p.heartbeat_time),
+                        "heartbeat_lag_seconds": p.heartbeat_lag_seconds,
+                        "heartbeat_age_seconds": p.heartbeat_age_seconds,
+                        "retained_bytes": p.retained_bytes,
+                        "wal_status": p.wal_status,
+                        "needed_binlog_files": list(p.needed_files) if source else None,
                         "transactions": p.checkpoint.transactions,
                         "changes": p.checkpoint.changes,
                     }
@@ -323,14 +425,32 @@ def status(target: str, source: str | None, name: str | None, as_json: bool) -> 
     if not found:
         click.echo("no pipelines on this target")
         return
-    table = Table("pipeline", "phase", "position", "behind", "lag", "applied", "txns", "changes")
+    table = Table(
+        "pipeline",
+        "phase",
+        "position",
+        "behind",
+        "lag",
+        "heartbeat",
+        "retained",
+        "applied",
+        "txns",
+        "changes",
+    )
     for p in found:
+        retained = "" if p.retained_bytes is None else f"{p.retained_bytes} B WAL"
+        if p.needed_files:
+            retained = f"binlog {p.needed_files[0]}" + (
+                f" (+{len(p.needed_files) - 1})" if len(p.needed_files) > 1 else ""
+            )
         table.add_row(
             p.checkpoint.pipeline,
             p.checkpoint.phase,
             p.checkpoint.position,
             "" if p.behind_bytes is None else f"{p.behind_bytes} B",
             "" if p.lag_seconds is None else f"{p.lag_seconds:.3f} s",
+            "" if p.heartbeat_age_seconds is None else f"{p.heartbeat_age_seconds:.1f} s ago",
+            retained,
             f"{p.idle_seconds:.1f} s ago",
             str(p.checkpoint.transactions),
             str(p.checkpoint.changes),
@@ -343,6 +463,110 @@ def status(target: str, source: str | None, name: str | None, as_json: bool) -> 
 
 def _iso(value: dt.datetime | None) -> str | None:
     return None if value is None else value.isoformat()
+
+
+# ----------------------------------------------------------------------------------------- verify
+
+
+@cli.command("verify")
+@click.option(
+    "--source", required=True, metavar="DSN", help="Source URL (postgresql://… or mysql://…)."
+)
+@click.option(
+    "--target", required=True, metavar="DSN", help="Target URL (postgresql://… or mysql://…)."
+)
+@click.option(
+    "--tables",
+    multiple=True,
+    metavar="PATTERN",
+    help="Source tables, as for `dbbridge run`, repeatable [default: the tables a pipeline"
+    " replicates].",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="Copy the differing rows from the source again, then check them. Racy for rows that"
+    " change while a pipeline runs.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="Connection pairs checking chunks in parallel.",
+)
+@click.option(
+    "--chunk-rows",
+    type=click.IntRange(min=10),
+    default=20_000,
+    show_default=True,
+    help="Rows per checksummed key range.",
+)
+@click.option(
+    "--recheck-after",
+    type=click.FloatRange(min=0),
+    default=2.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Wait before checking a differing chunk again (replication lag).",
+)
+@click.option(
+    "--rechecks",
+    type=click.IntRange(min=0),
+    default=2,
+    show_default=True,
+    help="Times a differing chunk is checked again before it counts.",
+)
+@click.option(
+    "--max-keys",
+    type=click.IntRange(min=0),
+    default=1000,
+    show_default=True,
+    help="Differing keys listed per table and kind (the counts are always complete).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+def verify_command(  # noqa: PLR0917 - click passes each option as an argument
+    source: str,
+    target: str,
+    tables: tuple[str, ...],
+    as_json: bool,
+    repair: bool,
+    workers: int,
+    chunk_rows: int,
+    recheck_after: float,
+    rechecks: int,
+    max_keys: int,
+    quiet: bool,
+) -> int:
+    """Compare TARGET's tables with SOURCE's, chunk by chunk, with checksums the servers compute.
+
+    Lists the keys missing on the target, extra on the target, or different. Exit 0 when equal,
+    1 when they differ (after --repair: when the repaired rows still differ). Equal means equal
+    per docs/type-mapping.md across engines (README: "Verifying").
+    """
+    from bridge import verify_display  # noqa: PLC0415 - only this command needs them
+    from bridge.errors import EXIT_DIFFERENCES, EXIT_OK  # noqa: PLC0415
+    from bridge.verify import VerifyOptions, verify  # noqa: PLC0415
+
+    options = VerifyOptions(
+        tables=tables,
+        workers=workers,
+        chunk_rows=chunk_rows,
+        recheck_after=recheck_after,
+        rechecks=rechecks,
+        repair=repair,
+    )
+    with verify_display.VerifyDisplay(err_console, quiet=quiet) as display:
+        report = verify(source, target, options, observer=display)
+    if as_json:
+        click.echo(json.dumps(report.to_json(max_keys=max_keys), indent=2))
+    else:
+        console = Console(soft_wrap=True, highlight=False)
+        if not console.is_terminal:
+            console = Console(soft_wrap=True, highlight=False, width=200)
+        verify_display.print_report(console, report, max_listed=min(max_keys, 20))
+    return EXIT_OK if report.equal else EXIT_DIFFERENCES
 
 
 # -------------------------------------------------------------------------------------- translate
@@ -364,11 +588,50 @@ def _iso(value: dt.datetime | None) -> str | None:
     help="Dialect to write.",
 )
 @policy_options
+@click.option(
+    "--timestamp",
+    metavar="TIME",
+    help="DML: the binlog statement time (ISO, UTC unless it has an offset), for NOW() & co."
+    " [default: now].",
+)
+@click.option("--time-zone", metavar="TZ", help="DML: the session time_zone ('+02:00', 'SYSTEM').")
+@click.option("--rand-seeds", metavar="S1,S2", help="DML: the RAND event's seeds.")
+@click.option("--insert-id", type=int, metavar="N", help="DML: the Intvar INSERT_ID.")
+@click.option("--last-insert-id", type=int, metavar="N", help="DML: the Intvar LAST_INSERT_ID.")
+@click.option(
+    "--var", "variables", multiple=True, metavar="NAME=VALUE", help="DML: a @variable (repeatable)."
+)
+@click.option("--auto-increment", metavar="INC,OFF", help="DML: auto_increment_increment,_offset.")
+@click.option("--schema", metavar="DB", help="DML: the session's default database.")
+@click.option(
+    "--source",
+    "tables_from",
+    metavar="DSN",
+    help="DML: read the tables' definitions from this MySQL/MariaDB server (needed for the"
+    " PostgreSQL form).",
+)
+@click.option(
+    "--unsafe",
+    type=click.Choice(["error", "target"]),
+    default="error",
+    show_default=True,
+    help="DML: UUID(), SYSDATE(), LIMIT without a key order…: refuse, or let the target compute.",
+)
 @click.argument("sql", default="-")
-def translate(
+def translate(  # noqa: PLR0917 - click passes each option as an argument
     source: str,
     target: str,
     sql: str,
+    timestamp: str | None,
+    time_zone: str | None,
+    rand_seeds: str | None,
+    insert_id: int | None,
+    last_insert_id: int | None,
+    variables: tuple[str, ...],
+    auto_increment: str | None,
+    schema: str | None,
+    tables_from: str | None,
+    unsafe: str,
     **policy: str,
 ) -> None:
     """Translate DDL statements (SQL, or - for stdin) from one dialect to the other.
@@ -376,9 +639,34 @@ def translate(
     Prints each translated statement on one line ending in ';', and notes as '-- ' comments.
     A statement without a faithful translation stops it with exit 2. docs/type-mapping.md
     describes every rule and option.
+
+    A MySQL INSERT/UPDATE/DELETE/REPLACE shows what bridge makes of it in a statement-based
+    binlog, with the binlog context the DML options give: the deterministic MySQL text, and
+    with --source the PostgreSQL statements the applier would run.
     """
+    from bridge.translate.statement_explain import cli_context  # noqa: PLC0415
+
+    context = cli_context(
+        timestamp=timestamp,
+        time_zone=time_zone,
+        rand_seeds=rand_seeds,
+        insert_id=insert_id,
+        last_insert_id=last_insert_id,
+        variables=variables,
+        auto_increment=auto_increment,
+    )
     text = sys.stdin.read() if sql == "-" else sql
-    for result in command.translate(text, source=source, target=target, policy=type_policy(policy)):
+    results = command.translate(
+        text,
+        source=source,
+        target=target,
+        policy=type_policy(policy),
+        context=context,
+        schema=schema,
+        tables_from=tables_from,
+        unsafe=unsafe,
+    )
+    for result in results:
         if result.note:
             click.echo(f"-- {result.note}")
         for statement in result.statements:
@@ -489,6 +777,11 @@ def local_install(engines: tuple[str, ...]) -> None:
 # ------------------------------------------------------------------------------------------- demo
 
 
+def _server_name(server: LocalServer) -> str:
+    names = {"postgres": "PostgreSQL", "mariadb": "MariaDB"}
+    return f"{names.get(server.engine, server.engine)} {server.version}"
+
+
 @cli.command()
 @click.option(
     "--duration",
@@ -502,27 +795,38 @@ def local_install(engines: tuple[str, ...]) -> None:
     show_default=True,
     help="Workload transactions per second on the source.",
 )
-def demo(duration: float | None, rate: float) -> None:
-    """The embedded default: a zero-downtime PostgreSQL 13 -> 17 upgrade bridge, locally.
+@click.argument(
+    "scenario",
+    type=click.Choice(["pg-upgrade", "mariadb-to-pg", "pg-to-mariadb"]),
+    default="pg-upgrade",
+)
+def demo(scenario: str, duration: float | None, rate: float) -> None:
+    """The embedded default: replication on throwaway local servers, with a live workload.
 
-    Starts a PG 13 source and a PG 17 target, seeds a small shop schema, keeps a live workload
-    writing to the source, and replicates (copy, then streaming) with progress and lag on screen.
-    At Ctrl-C (or after --duration) the workload stops, the target catches up, and every table is
-    compared row by row: exit 0 when equal, 1 when not. The servers are removed at the end.
+    SCENARIO is pg-upgrade (default: a zero-downtime PostgreSQL 13 -> 17 upgrade bridge),
+    mariadb-to-pg (a MariaDB -> PostgreSQL 17 migration with live catch-up and a schema change
+    in the middle) or pg-to-mariadb (the way back). A small shop schema is seeded on the source,
+    a workload keeps writing to it, and the pipeline copies and streams with progress and lag on
+    screen. At Ctrl-C (or after --duration) the workload stops, the target catches up, and
+    `dbbridge verify` compares every table: exit 0 when equal, 1 when not. The servers are
+    removed at the end.
     """
     import threading  # noqa: PLC0415
 
     from bridge import demo as demo_mod  # noqa: PLC0415
     from bridge import progress  # noqa: PLC0415
 
-    servers = command.demo_start(_progress)
+    plan = demo_mod.SCENARIOS[scenario]
+    servers = command.demo_start(_progress, (plan.source, plan.target))
     try:
-        source, target = servers.pg_source, servers.pg_target
+        source, target = servers.source, servers.target
+        click.echo(f"demo: {plan.title}")
         # Plain lines, not a table: a DSN must stay whole to be copied, whatever the terminal width.
-        click.echo(f"source (PostgreSQL {source.version}): {source.dsn}")
-        click.echo(f"target (PostgreSQL {target.version}): {target.dsn}")
-        demo_mod.create(source.dsn)
-        workload = demo_mod.Workload(source.dsn, rate=rate)
+        src_name, tgt_name = _server_name(source), _server_name(target)
+        click.echo(f"source ({src_name}): {source.dsn}")
+        click.echo(f"target ({tgt_name}): {target.dsn}")
+        plan.create(source.dsn)
+        workload = demo_mod.Workload(plan, source.dsn, rate=rate)
         workload.start()
         display = progress.RunDisplay(err_console)
         pipe = command.pipeline(
@@ -565,8 +869,8 @@ def demo(duration: float | None, rate: float) -> None:
                 f" {r.target_rows} on the target)"
             )
         click.echo(
-            f"{workload.transactions} workload transactions replicated from PostgreSQL"
-            f" {source.version} to {target.version}"
+            f"{workload.transactions} workload transactions replicated from {src_name} to"
+            f" {tgt_name}"
         )
     finally:
         command.demo_stop(servers)

@@ -6,6 +6,7 @@ tests call these functions directly. Nothing here calls `sys.exit` or prints to 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import time
@@ -16,17 +17,18 @@ from typing import TYPE_CHECKING, Literal, cast
 from bridge import metadata
 from bridge.appliers.base import Checkpoint
 from bridge.appliers.postgres import connect_target, list_checkpoints
-from bridge.dsn import parse_dsn, redact
+from bridge.dsn import Dsn, parse_dsn, redact
 from bridge.errors import ConfigError
 from bridge.local import servers
 from bridge.local.servers import EngineSpec, LocalServer
-from bridge.log.events import Event
+from bridge.log.events import Event, StatementContext
 from bridge.pipeline import Options, Pipeline
 from bridge.positions import Lsn
 from bridge.readers.postgres import PostgresReader, connect_source
 from bridge.translate.types import TypePolicy
 
 if TYPE_CHECKING:
+    from bridge.sourcewatch import SourceStats
     from bridge.translate.ddl import Translation
 
 DEFAULT_INSTALL = ("mariadb", "postgres:13", "postgres:15", "postgres:16", "postgres:17")
@@ -141,6 +143,18 @@ class PipelineStatus:
     """Target commit time minus source commit time of the last applied transaction."""
     idle_seconds: float
     """Seconds since the pipeline last committed on the target."""
+    heartbeat_time: dt.datetime | None = None
+    """Source time of the newest heartbeat applied (bridge.heartbeats); None without heartbeats."""
+    heartbeat_lag_seconds: float | None = None
+    """That heartbeat's target commit time minus its source time: the lag, even when idle."""
+    heartbeat_age_seconds: float | None = None
+    """The target's clock now minus that heartbeat's source time: the lag is at most this."""
+    retained_bytes: int | None = None
+    """With --source, PostgreSQL: WAL the pipeline's slot keeps on the source."""
+    wal_status: str | None = None
+    """With --source, PostgreSQL: the slot's wal_status (reserved, extended, unreserved, lost)."""
+    needed_files: tuple[str, ...] = ()
+    """With --source, MySQL: the binlog files the pipeline still needs (empty: they are gone)."""
 
 
 def status(
@@ -151,26 +165,80 @@ def status(
         if metadata.current_revision(conn) is None:
             return []
         found = list_checkpoints(conn)
+        beats = {
+            str(p): (cast("dt.datetime", s), cast("dt.datetime", a))
+            for p, s, a in conn.execute(
+                "SELECT pipeline, source_time, applied_at FROM bridge.heartbeats"
+            ).fetchall()
+        }
         row = conn.execute("SELECT now()").fetchone()
         now = cast("dt.datetime", row[0] if row else None)
     if name is not None:
         found = [c for c in found if c.pipeline == name]
-    head: Lsn | None = None
-    if source is not None:
-        src = parse_dsn(source, role="--source")
-        with connect_source(src.url) as conn:
-            row = conn.execute("SELECT pg_current_wal_lsn()::text").fetchone()
-            head = Lsn.parse(str(row[0])) if row else None
+    stats = _source_stats(parse_dsn(source, role="--source"), found) if source else {}
     out = []
     for c in found:
-        behind = None
-        if head is not None and c.source_engine == "postgres":
-            behind = max(0, head.value - Lsn.parse(c.position).value)
+        st = stats.get(c.pipeline)
+        behind = None if st is None else st.lag_bytes
+        if st is not None and st.head is not None and c.source_engine == "postgres":
+            behind = max(0, Lsn.parse(st.head).value - Lsn.parse(c.position).value)
         lag = None
         if c.commit_time is not None:
             lag = max(0.0, (c.applied_at - c.commit_time).total_seconds())
         idle = max(0.0, (now - c.applied_at).total_seconds())
-        out.append(PipelineStatus(c, None if head is None else str(head), behind, lag, idle))
+        beat = beats.get(c.pipeline)
+        out.append(
+            PipelineStatus(
+                c,
+                None if st is None else st.head,
+                behind,
+                lag,
+                idle,
+                heartbeat_time=None if beat is None else beat[0],
+                heartbeat_lag_seconds=(
+                    None if beat is None else max(0.0, (beat[1] - beat[0]).total_seconds())
+                ),
+                heartbeat_age_seconds=(
+                    None if beat is None else max(0.0, (now - beat[0]).total_seconds())
+                ),
+                retained_bytes=None if st is None else st.retained_bytes,
+                wal_status=None if st is None else st.wal_status,
+                needed_files=() if st is None else st.needed_files,
+            )
+        )
+    return out
+
+
+def _source_stats(src: Dsn, found: Sequence[Checkpoint]) -> dict[str, SourceStats]:
+    """Per pipeline: the source's head, and the WAL its slot retains or the binlog files it
+    still needs (bridge.sourcewatch)."""
+    from bridge.sourcewatch import mysql_stats, postgres_stats  # noqa: PLC0415
+
+    out: dict[str, SourceStats] = {}
+    # Pipelines of the target that read another engine's source have nothing to measure here.
+    found = [c for c in found if (c.source_engine == "postgres") == (src.family == "postgres")]
+    if not found:
+        return out
+    if src.family == "postgres":
+        with connect_source(src.url) as conn:
+            for c in found:
+                slot = Options(name=c.pipeline).slot
+                out[c.pipeline] = postgres_stats(conn, slot, max_retained=0)
+        return out
+    from bridge.mysqlconn import connect  # noqa: PLC0415
+    from bridge.positions import BinlogPosition  # noqa: PLC0415
+
+    conn = connect(src.url, autocommit=True)
+    try:
+        for c in found:
+            try:
+                needed = BinlogPosition.parse(c.position)
+            except ValueError:  # another engine's checkpoint on this target
+                needed = None
+            when = None if c.commit_time is None else c.commit_time.timestamp()
+            out[c.pipeline] = mysql_stats(conn, needed, when)
+    finally:
+        conn.close()
     return out
 
 
@@ -204,20 +272,22 @@ def local_install(specs: Sequence[str]) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class DemoServers:
-    """The demo's servers: a PostgreSQL 13 source and a PostgreSQL 17 target."""
+    """The demo's servers: a source and a target."""
 
-    pg_source: LocalServer
-    pg_target: LocalServer
+    source: LocalServer
+    target: LocalServer
 
     def all(self) -> tuple[LocalServer, ...]:
-        return (self.pg_source, self.pg_target)
+        return (self.source, self.target)
 
 
-def demo_start(progress: Callable[[str], None]) -> DemoServers:
+def demo_start(
+    progress: Callable[[str], None], specs: Sequence[str] = ("postgres:13", "postgres:17")
+) -> DemoServers:
     """Start the demo's servers; on failure, stop the ones already started."""
     started: list[LocalServer] = []
     try:
-        for spec in ("postgres:13", "postgres:17"):
+        for spec in specs:
             progress(f"starting {spec} …")
             started.append(servers.start(spec))
     except BaseException:
@@ -252,8 +322,14 @@ def translate(
     source: str,
     target: str,
     policy: TypePolicy | None = None,
+    context: StatementContext | None = None,
+    schema: str | None = None,
+    tables_from: str | None = None,
+    unsafe: str = "error",
 ) -> list[Translation]:
-    """Translate every DDL statement of `sql_text` from `source`'s dialect to `target`'s.
+    """Translate every DDL statement of `sql_text` from `source`'s dialect to `target`'s; a
+    MySQL DML statement shows its statement-based-binlog rewrite with the binlog `context`
+    (bridge/translate/statement_explain.py), table definitions read from `tables_from`.
 
     Stops at the first statement that has no translation (TranslateError, exit 2).
     """
@@ -263,14 +339,64 @@ def translate(
     if src is None or tgt is None:
         raise ConfigError(f"--from/--to take mysql, mariadb or postgres, not {source}/{target}")
     out = []
-    for n, statement in enumerate(split_statements(sql_text, source=src), start=1):
-        out.append(
-            translate_ddl(
-                statement,
-                source=src,
-                target=tgt,
-                policy=policy or TypePolicy(),
-                position=f"statement {n}",
+    with _statement_lookup(tables_from) as lookup:
+        for n, statement in enumerate(split_statements(sql_text, source=src), start=1):
+            if src == "mysql" and _is_dml(statement):
+                out.append(_explain(statement, n, tgt, policy, context, schema, lookup, unsafe))
+                continue
+            out.append(
+                translate_ddl(
+                    statement,
+                    source=src,
+                    target=tgt,
+                    policy=policy or TypePolicy(),
+                    position=f"statement {n}",
+                )
             )
-        )
     return out
+
+
+def _is_dml(statement: str) -> bool:
+    from bridge.readers.binlogevents import classify  # noqa: PLC0415
+
+    return classify(statement) == "dml"
+
+
+def _explain(  # noqa: PLR0917 - the translate options, passed on
+    statement: str,
+    n: int,
+    target: str,
+    policy: TypePolicy | None,
+    context: StatementContext | None,
+    schema: str | None,
+    lookup: object,
+    unsafe: str,
+) -> Translation:
+    from bridge.translate.statement_explain import explain_statement  # noqa: PLC0415
+    from bridge.translate.statements import StatementPolicy  # noqa: PLC0415
+
+    return explain_statement(
+        statement,
+        context=context or StatementContext(timestamp=dt.datetime.now(dt.UTC)),
+        schema=schema,
+        target=target,
+        lookup=lookup,  # type: ignore[arg-type]
+        policy=policy,
+        statement_policy=StatementPolicy(unsafe=unsafe),  # type: ignore[arg-type]
+        position=f"statement {n}",
+    )
+
+
+@contextlib.contextmanager
+def _statement_lookup(dsn: str | None) -> Iterator[object]:
+    """Table definitions from a MySQL/MariaDB server, for DML rewrites (None without one)."""
+    if dsn is None:
+        yield None
+        return
+    from bridge.readers.mysql import MysqlReader  # noqa: PLC0415
+
+    reader = MysqlReader(parse_dsn(dsn, role="--source").url, server_id=1)
+    try:
+        yield reader.table_schema
+    finally:
+        reader.close()

@@ -3,7 +3,8 @@
 Names: a MySQL database becomes the PostgreSQL schema of the same name (pgloader's convention),
 tables keep their names. Steps of a run:
 
-1. Check the source's binlog settings (the reader refuses ROW-less or minimal-image binlogs).
+1. Check the source's binlog settings (the reader refuses minimal-image binlogs; STATEMENT and
+   MIXED ones go through the statement translator, bridge/pipeline_statements.py).
 2. Without a checkpoint: create the target tables from `SHOW CREATE TABLE` through the DDL
    translator, copy every table at its own binlog position (`bridge.snapshot.mysql`), and record
    those positions with the checkpoint.
@@ -21,9 +22,20 @@ from typing import TYPE_CHECKING, Any
 
 from psycopg import sql
 
-from bridge import metadata, mysqlconn
+from bridge import heartbeat, metadata, mysqlconn
 from bridge.appliers.postgres import PostgresApplier
-from bridge.log.events import Begin, Ddl, Delete, Event, Insert, Relation, TableName, Update
+from bridge.log.events import (
+    Begin,
+    Ddl,
+    Delete,
+    Event,
+    Insert,
+    Relation,
+    Statement,
+    TableName,
+    Update,
+)
+from bridge.pipeline_statements import stream_until_unsafe, with_translations
 from bridge.positions import BinlogPosition, Position
 from bridge.readers.mysql import MysqlReader
 from bridge.readers.mysqlschema import table_matcher
@@ -62,6 +74,7 @@ def run_from_mysql(p: Pipeline) -> None:
     policy = opts.policy
     try:
         reader.check_source()
+        p.watch.prepare_mysql(reader.sql)  # before the snapshot: its DDL stays out of the stream
         applier.table_ddl = lambda rel: relation_ddl(rel, policy)
         applier.retype_on_relation = False  # retypes arrive as translated DDL, in order
         applier.column_type = lambda c: to_postgres(c.type, policy=policy)
@@ -86,8 +99,16 @@ def run_from_mysql(p: Pipeline) -> None:
             applier.mark_snapshot(reader.source, str(start), done=True)
             p.notice(f"streaming from {start}")
         p.status.phase = "streaming"
-        reader.open(start)
-        events = _translated(reader.events(idle_timeout=0.02), positions, patterns or (), policy)
+
+        def stream_from(position: BinlogPosition) -> Iterator[Event | None]:
+            reader.open(position)
+            events = reader.events(idle_timeout=0.02)
+            # Statements of a STATEMENT/MIXED binlog get their PostgreSQL text.
+            return with_translations(
+                _translated(events, positions, patterns or (), policy), reader, policy
+            )
+
+        events = stream_from(start)
         last = [str(start)]
 
         def confirm(pos: Position) -> None:
@@ -97,7 +118,17 @@ def run_from_mysql(p: Pipeline) -> None:
             if applier.uncommitted:
                 p._commit(applier, confirm)
 
-        p.stream(events, applier, confirm=confirm, received=lambda: last[0], idle=idle)
+        # An unsafe statement commits the good transactions before it, then stops the pipeline.
+        stream_until_unsafe(
+            p,
+            applier,
+            events,
+            start=start,
+            reopen=stream_from,
+            confirm=confirm,
+            received=lambda: last[0],
+            idle=idle,
+        )
     finally:
         reader.close()
         applier.rollback()
@@ -198,7 +229,10 @@ def _translated(
                 copied = frozenset(t for t in positions.tables if positions.covers(t, begin))  # type: ignore[union-attr]
             else:
                 copied, end = frozenset(), None  # past every table's copy: nothing to skip
-        elif copied and kind in _ROWS and ev.relation in copied:  # type: ignore[union-attr]
+        elif copied and (
+            (kind in _ROWS and ev.relation in copied)  # type: ignore[union-attr]
+            or (kind is Statement and set(ev.tables) <= copied)  # type: ignore[union-attr]
+        ):
             continue
         if kind is Ddl:
             out = _translate_ddl(ev, positions, begin, patterns, policy)  # type: ignore[arg-type]
@@ -223,6 +257,8 @@ def _translate_ddl(
     tables = [t if t.schema else TableName(ev.schema or "", t.name) for t in tr.tables]
     if patterns and tables and not any(table_matcher(patterns)(t.schema, t.name) for t in tables):
         return None
+    if tables and all(t.schema == heartbeat.TABLE.schema for t in tables):
+        return None  # bridge's own database on the source (heartbeats) is not replicated
     if (
         positions is not None
         and begin is not None

@@ -67,6 +67,9 @@ class Applier:
     _last_commit: Commit | None
     applied_transactions: int
     applied_changes: int
+    heartbeat: dt.datetime | None = None
+    """Source time of the newest heartbeat applied and not yet recorded: the pipeline writes
+    it into bridge.heartbeats with the batch that carries it (`bridge.heartbeat`)."""
 
     @property
     def pending(self) -> int:
@@ -103,7 +106,7 @@ class Applier:
             self.flush()
             self._ddl(ev)  # type: ignore[arg-type]
         elif kind is Heartbeat:
-            pass
+            self.heartbeat = ev.time  # type: ignore[union-attr]
 
     def _begin(self, ev: Begin) -> None:
         # The reader resumes at the checkpoint, so this only guards against a redelivered

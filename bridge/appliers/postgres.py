@@ -29,6 +29,7 @@ from bridge import pgschema
 from bridge.appliers import pgadapt
 from bridge.appliers.base import CHECKPOINT_COLUMNS, Applier, Checkpoint
 from bridge.appliers.changes import Row, TableChanges
+from bridge.appliers.pgstatement import execute_statement
 from bridge.errors import ApplyError, ConfigError, is_retryable_sqlstate
 from bridge.log.events import (
     Column,
@@ -39,6 +40,7 @@ from bridge.log.events import (
     Relation,
     RowEvent,
     SourceId,
+    Statement,
     TableName,
     Truncate,
     Update,
@@ -137,6 +139,8 @@ class PostgresApplier(Applier):
         """The folded row events not yet written, kept to replay them in order if needed."""
         self._skip = False
         self._temps: set[str] = set()
+        self.statement_rows: Callable[[list[RowEvent]], None] = lambda _rows: None
+        """Receives the row events a `Statement` caused on the target, in order."""
         self._set_checkpoint(load_checkpoint(self.conn, pipeline))
         self.conn.commit()
         self._last_commit: Commit | None = None
@@ -165,6 +169,15 @@ class PostgresApplier(Applier):
 
     def apply(self, ev: Event) -> None:
         """Take one event; rows are written at the next `flush` or `commit`."""
+        if type(ev) is Statement:
+            # A MySQL statement whose rows depend on the target's state: after the rows
+            # before it, inside the batch's transaction (bridge/appliers/pgstatement.py).
+            if not self._skip:
+                self.flush()
+                rows = execute_statement(self.conn, ev)
+                self._changes += len(rows)
+                self.statement_rows(rows)
+            return
         self._dispatch(ev)
 
     def _row(self, ev: RowEvent) -> None:

@@ -1,9 +1,10 @@
 """Events of the common logical log: the one interface between readers and appliers.
 
 The log is a sequence of events in source commit order: `Begin`, row changes (`Insert`, `Update`,
-`Delete`), `Truncate`, `Ddl` and `Relation` events, then `Commit`. `Heartbeat` events may appear
-between transactions. Readers that receive interleaved in-progress transactions (PostgreSQL
-streaming) reorder them before they enter the log, so a transaction's events are contiguous.
+`Delete`), `Truncate`, `Ddl` and `Relation` events, then `Commit`. A `Heartbeat` comes inside the
+source transaction that wrote the heartbeat row (`bridge.heartbeat`). Readers that receive
+interleaved in-progress transactions (PostgreSQL streaming) reorder them before they enter the log,
+so a transaction's events are contiguous.
 
 Row images are tuples aligned with the event's `columns` (a tuple shared by every event of one
 relation, so the per-row cost is one reference): `after[i]` is the value of `columns[i]`. In a
@@ -12,6 +13,13 @@ unchanged (PostgreSQL unchanged TOAST) are `UNCHANGED`. Neither is ever NULL.
 
 Every event carries the log format version (`FORMAT_VERSION`), its source (`SourceId`) and its
 position. Events are frozen, slotted dataclasses with no I/O; `bridge.log.jsonl` serializes them.
+
+A `Statement` is the one event that is not a row image: a statement of a statement-based (or
+MIXED) MySQL binlog whose rows depend on the target's state (UPDATE/DELETE … WHERE, INSERT …
+SELECT, REPLACE, INSERT IGNORE …). Its text is already deterministic (NOW(), RAND(), @vars,
+LAST_INSERT_ID() replaced by the values the source used) and it keeps the context that made it
+so; an applier evaluates it inside its transaction (docs/architecture.md, "Statement-based
+binlogs").
 """
 
 from __future__ import annotations
@@ -192,6 +200,59 @@ class Ddl:
 
 
 @dataclass(frozen=True, slots=True)
+class StatementContext:
+    """What a statement-based binlog records beside a statement to make it deterministic."""
+
+    timestamp: dt.datetime
+    """When the statement started on the source (UTC, microseconds when the server logs them):
+    the value of NOW() and its relatives."""
+    time_zone: str | None = None
+    """The session's time_zone ('+02:00', 'Europe/Paris', 'SYSTEM') when the statement used it."""
+    sql_mode: int | None = None
+    """The session's sql_mode bits."""
+    insert_id: int | None = None
+    """The first AUTO_INCREMENT value the statement generated (Intvar INSERT_ID, 64-bit)."""
+    last_insert_id: int | None = None
+    """The session's LAST_INSERT_ID() when the statement read it (Intvar LAST_INSERT_ID)."""
+    rand_seeds: tuple[int, int] | None = None
+    """The session's RAND() generator seeds before the statement (Rand event)."""
+    user_vars: Mapping[str, Value] = field(default_factory=dict)
+    """The @variables the statement read (UserVar events): int, float, Decimal, str, bytes or
+    None."""
+    auto_increment: tuple[int, int] | None = None
+    """(auto_increment_increment, auto_increment_offset) when not (1, 1)."""
+    thread_id: int | None = None
+    """The source session's id: CONNECTION_ID()."""
+    system_time_zone: str | None = None
+    """What the source's time_zone 'SYSTEM' stands for (its system zone), when known."""
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """A change the source logged as a statement whose rows only the target's state can give.
+
+    `deterministic` is `text` with every value the source's session supplied written in (the
+    `context`), in the same dialect; `translated` holds it for each target dialect. An applier
+    runs the translation inside its transaction, after the rows before it.
+    """
+
+    source: SourceId
+    position: Position
+    text: str
+    """The statement as the source ran it."""
+    dialect: Dialect
+    schema: str | None
+    """The session's default database."""
+    deterministic: str
+    """`text` with NOW(), RAND(), @variables, LAST_INSERT_ID() … replaced by their values."""
+    context: StatementContext
+    tables: tuple[TableName, ...] = ()
+    """The tables it changes."""
+    translated: Mapping[str, str] = field(default_factory=dict)
+    """Translations by target dialect, e.g. {'postgres': '…'}; filled by the translator."""
+
+
+@dataclass(frozen=True, slots=True)
 class Relation:
     """A table's shape at this point of the stream.
 
@@ -215,7 +276,9 @@ class Heartbeat:
 
 
 RowEvent: TypeAlias = Insert | Update | Delete
-Event: TypeAlias = Begin | Commit | Insert | Update | Delete | Truncate | Ddl | Relation | Heartbeat
+Event: TypeAlias = (
+    Begin | Commit | Insert | Update | Delete | Truncate | Ddl | Statement | Relation | Heartbeat
+)
 
 __all__ = [
     "ABSENT",
@@ -233,6 +296,8 @@ __all__ = [
     "Relation",
     "RowEvent",
     "SourceId",
+    "Statement",
+    "StatementContext",
     "TableName",
     "Truncate",
     "Update",

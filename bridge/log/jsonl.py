@@ -35,6 +35,8 @@ from bridge.log.events import (
     Insert,
     Relation,
     SourceId,
+    Statement,
+    StatementContext,
     TableName,
     Truncate,
     Update,
@@ -266,6 +268,48 @@ def _dec_image(
     return tuple(out)
 
 
+_CONTEXT_INTS = ("sql_mode", "insert_id", "last_insert_id", "thread_id")
+
+
+def _enc_context(c: StatementContext) -> dict[str, Any]:
+    out: dict[str, Any] = {"timestamp": _enc_time_utc(c.timestamp)}
+    if c.time_zone is not None:
+        out["time_zone"] = c.time_zone
+    if c.system_time_zone is not None:
+        out["system_time_zone"] = c.system_time_zone
+    for name in _CONTEXT_INTS:
+        value = getattr(c, name)
+        if value is not None:
+            out[name] = _enc_int(value)
+    if c.rand_seeds is not None:
+        out["rand_seeds"] = [_enc_int(s) for s in c.rand_seeds]
+    if c.auto_increment is not None:
+        out["auto_increment"] = list(c.auto_increment)
+    if c.user_vars:
+        out["user_vars"] = {k: encode_value(v) for k, v in c.user_vars.items()}
+    return out
+
+
+def _dec_context(j: dict[str, Any]) -> StatementContext:
+    timestamp = _dec_time_utc(j["timestamp"])
+    if timestamp is None:
+        raise ValueError("a statement context needs a timestamp")
+    ints = {name: int(decode_value(j[name])) for name in _CONTEXT_INTS if name in j}  # type: ignore[arg-type]
+    seeds = j.get("rand_seeds")
+    auto = j.get("auto_increment")
+    return StatementContext(
+        timestamp=timestamp,
+        time_zone=j.get("time_zone"),
+        system_time_zone=j.get("system_time_zone"),
+        rand_seeds=(int(decode_value(seeds[0])), int(decode_value(seeds[1])))  # type: ignore[arg-type]
+        if seeds is not None
+        else None,
+        auto_increment=(int(auto[0]), int(auto[1])) if auto is not None else None,
+        user_vars={k: decode_value(v) for k, v in j.get("user_vars", {}).items()},
+        **ints,
+    )
+
+
 def _event_body(ev: Event) -> dict[str, Any]:  # noqa: PLR0911 - one branch per event type
     if isinstance(ev, Insert):
         return {
@@ -318,6 +362,17 @@ def _event_body(ev: Event) -> dict[str, Any]:  # noqa: PLR0911 - one branch per 
             "text": ev.text,
             "dialect": ev.dialect,
             "schema": ev.schema,
+            "translated": dict(ev.translated),
+        }
+    if isinstance(ev, Statement):
+        return {
+            "type": "statement",
+            "text": ev.text,
+            "dialect": ev.dialect,
+            "schema": ev.schema,
+            "deterministic": ev.deterministic,
+            "context": _enc_context(ev.context),
+            "tables": [_enc_table(t) for t in ev.tables],
             "translated": dict(ev.translated),
         }
     if isinstance(ev, Relation):
@@ -380,7 +435,7 @@ def _decode_row(kind: str, j: dict[str, Any], common: dict[str, Any]) -> Event:
     return Delete(**common, relation=rel, columns=columns, before=before_img, key=key)
 
 
-def _decode_dict(j: Any) -> Event:
+def _decode_dict(j: Any) -> Event:  # noqa: PLR0911 - one return per event type
     if not isinstance(j, dict):
         raise TypeError("a log line is a JSON object")
     if j.get("v") != FORMAT_VERSION:
@@ -417,6 +472,17 @@ def _decode_dict(j: Any) -> Event:
             text=j["text"],
             dialect=j["dialect"],
             schema=j.get("schema"),
+            translated=dict(j.get("translated", {})),
+        )
+    if kind == "statement":
+        return Statement(
+            **common,
+            text=j["text"],
+            dialect=j["dialect"],
+            schema=j.get("schema"),
+            deterministic=j["deterministic"],
+            context=_dec_context(j["context"]),
+            tables=tuple(_table(t) for t in j.get("tables", ())),
             translated=dict(j.get("translated", {})),
         )
     if kind == "relation":

@@ -256,6 +256,8 @@ class Query:
     MariaDB Q_HRNOW 128 …), for a later statement translator."""
     context: tuple[Intvar | Rand | UserVar, ...] = field(default=())
     """The Intvar/Rand/UserVar events that preceded it: what makes a statement deterministic."""
+    thread_id: int = 0
+    """The id of the session that ran it (CONNECTION_ID(), the scope of temporary tables)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -414,7 +416,7 @@ class BinlogDecoder:
         )
 
     def _query(self, buf: bytes, end: int) -> Query:
-        _, _, db_len, error_code, status_len = _QUERY_POST.unpack_from(buf, HEADER_SIZE)
+        thread_id, _, db_len, error_code, status_len = _QUERY_POST.unpack_from(buf, HEADER_SIZE)
         pos = HEADER_SIZE + _QUERY_POST.size
         status = _status_vars(buf[pos : pos + status_len])
         pos += status_len
@@ -424,7 +426,7 @@ class BinlogDecoder:
         # clients that send other than UTF-8 statements are decoded leniently, never dropped.
         text = buf[pos:end].decode("utf-8", errors="surrogateescape")
         context, self._context = tuple(self._context), []
-        return Query(schema, text, error_code, status, context)
+        return Query(schema, text, error_code, status, context, thread_id)
 
     @staticmethod
     def _format_description(buf: bytes, h: Header) -> FormatDescription:

@@ -15,6 +15,12 @@ it as a statement); a DDL inside one (MariaDB's CREATE TABLE … SELECT) stays i
 'ROLLBACK' ends a transaction like COMMIT: the server only logs one when non-transactional
 changes were made, and those stay.
 
+Statement-based (STATEMENT or MIXED) binlogs: a DML Query goes to the statement translator
+(`bridge.translate.statements`) with its context (`bridge.readers.binlogcontext`): INSERT …
+VALUES becomes Relation + Insert events, a statement whose rows depend on the target's state a
+`Statement` event; one that cannot be reproduced raises `UnsafeStatementError` carrying where its
+transaction starts. MIXED binlogs' row events keep the row path.
+
 Positions: row events carry their own (file, offset); `Commit.commit_position` is (file, offset
 just past the commit event) plus the GTID state reached, the checkpoint to resume from.
 """
@@ -28,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bridge import heartbeat
 from bridge.errors import DecodeError
 from bridge.log.events import (
     Begin,
@@ -36,16 +43,21 @@ from bridge.log.events import (
     Ddl,
     Delete,
     Event,
+    Heartbeat,
     Insert,
     Relation,
     SourceId,
+    Statement,
+    StatementContext,
     TableName,
     Update,
 )
 from bridge.positions import BinlogPosition, GtidState, MariadbGtid, MariadbGtidPos, MysqlGtidSet
 from bridge.readers import binlog as bl
+from bridge.readers.binlogcontext import statement_context
 from bridge.readers.binlogrows import RowsEvent, TableCache, TableMap
 from bridge.readers.mysqlschema import map_column_type
+from bridge.translate.statements import Prepared, StatementError, StatementTranslator
 
 Describe = Callable[[TableMap], tuple[tuple[Column, ...], tuple[str, ...]]]
 """A table map's relation columns and key (the reader asks information_schema)."""
@@ -96,6 +108,8 @@ class _RelState:
     columns: tuple[str, ...]
     key: tuple[str, ...]
     relation: tuple[tuple[Column, ...], tuple[str, ...]]
+    heartbeat: bool = False
+    """The heartbeat table (bridge.heartbeat): its rows become Heartbeat events, nothing else."""
 
 
 class EventBuilder:
@@ -110,6 +124,8 @@ class EventBuilder:
         tables: TableCache | None = None,
         checksum: bool = True,
         describe: Describe | None = None,
+        statements: StatementTranslator | None = None,
+        system_time_zone: str | None = None,
     ) -> None:
         self.source = source
         self.file = file
@@ -118,6 +134,10 @@ class EventBuilder:
         """The GTID state after the last commit."""
         self.decoder = bl.BinlogDecoder(checksum=checksum, tables=tables, where=self._where)
         self.describe = describe or _default_describe
+        self.statements = statements
+        """Turns statement-based DML into events; without it such a statement is an error."""
+        self.system_time_zone = system_time_zone
+        """What the source's time_zone 'SYSTEM' means (its @@system_time_zone)."""
         self.in_transaction = False
         self.begin_position: BinlogPosition | None = None
         """Where the open transaction started (a reconnect resumes there)."""
@@ -214,6 +234,8 @@ class EventBuilder:
             return []  # no row effect: the binlog holds only the rows that stayed
         if kind == "xa":
             raise DecodeError("XA transactions are not supported", position=self._where(h))
+        if kind == "dml" and self.statements is not None:
+            return self._statement(h, q)
         if kind in {"dml", "savepoint"}:
             self.queries.append(q)
             raise DecodeError(
@@ -236,6 +258,65 @@ class EventBuilder:
             out.append(commit)
         return out
 
+    def _statement(self, h: bl.Header, q: bl.Query) -> list[Event]:
+        """A DML statement of a statement-based binlog: insert rows or a Statement event."""
+        assert self.statements is not None  # noqa: S101 - the caller checked
+        context = statement_context(h, q, system_time_zone=self.system_time_zone)
+        try:
+            prepared = self.statements.prepare(
+                q.text, schema=q.schema or None, context=context, position=self._where(h)
+            )
+        except StatementError as e:
+            # Nothing of this transaction may be applied: say where it starts.
+            start = self.begin_position if self.in_transaction else None
+            e.transaction_start = str(start or self._pos(h))
+            raise
+        if prepared.kind == "ignored":
+            return []
+        alone = not self.in_transaction
+        out: list[Event] = [self._begin(h)] if alone else []
+        out.extend(self._prepared(h, q, context, prepared))
+        if alone:
+            commit = self._commit(h)
+            out[0] = Begin(
+                self.source, out[0].position, commit.xid, commit.commit_time, commit.commit_position
+            )
+            out.append(commit)
+        return out
+
+    def _prepared(
+        self, h: bl.Header, q: bl.Query, context: StatementContext, prepared: Prepared
+    ) -> list[Event]:
+        pos = self._pos(h)
+        if prepared.tables and all(heartbeat.is_table(t.schema, t.name) for t in prepared.tables):
+            # bridge.heartbeat written as a statement: its time is the statement's NOW(6).
+            return [Heartbeat(self.source, pos, context.timestamp)]
+        if prepared.kind == "statement":
+            return [
+                Statement(
+                    self.source,
+                    pos,
+                    q.text,
+                    "mysql",
+                    q.schema or None,
+                    prepared.deterministic,
+                    context,
+                    prepared.tables,
+                )
+            ]
+        table = prepared.table
+        assert table is not None  # noqa: S101 - rows always name their table
+        shape = (tuple(c.column for c in table.columns), table.key)
+        out: list[Event] = []
+        if self._emitted.get(table.name) != shape:
+            self._emitted[table.name] = shape
+            out.append(Relation(self.source, pos, table.name, shape[0], shape[1]))
+        names = table.names
+        out.extend(
+            Insert(self.source, pos, table.name, names, row, table.key) for row in prepared.rows
+        )
+        return out
+
     def _rows(self, h: bl.Header, ev: RowsEvent) -> list[Event]:
         if not self.in_transaction:
             raise DecodeError("a row event outside any transaction", position=self._where(h))
@@ -246,6 +327,8 @@ class EventBuilder:
         out: list[Event] = []
         if rel is None or rel.table is not tm:
             rel = self._relation_state(tm)
+        if rel.heartbeat:
+            return self._heartbeats(h, ev, rel)
         shape = rel.relation
         if self._emitted.get(rel.name) != shape:
             self._emitted[rel.name] = shape
@@ -266,6 +349,17 @@ class EventBuilder:
         prev = self._relations.get(tm.table_id)
         if prev is not None and prev.relation == (columns, key):
             names = prev.columns  # keep sharing one tuple
-        rel = _RelState(tm, TableName(tm.schema, tm.name), names, key, (columns, key))
+        beats = heartbeat.is_table(tm.schema, tm.name)
+        rel = _RelState(tm, TableName(tm.schema, tm.name), names, key, (columns, key), beats)
         self._relations[tm.table_id] = rel
         return rel
+
+    def _heartbeats(self, h: bl.Header, ev: RowsEvent, rel: _RelState) -> list[Event]:
+        """Rows of bridge.heartbeat as Heartbeat events (bridge.heartbeat); deletes are none."""
+        if ev.kind == "delete":
+            return []
+        rows: Any = ev.rows
+        images = rows if ev.kind == "insert" else [after for _, after in rows]
+        pos = self._pos(h)
+        beats = (heartbeat.heartbeat_event(self.source, pos, rel.columns, r) for r in images)
+        return [b for b in beats if b is not None]

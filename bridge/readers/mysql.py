@@ -15,6 +15,10 @@ block with server heartbeats so a dead connection is noticed, and on a transient
 the stream ourselves (backoff) from the start of the open transaction, dropping what was
 already delivered: no duplicate, no loss. tests/integration/test_mysql_reader.py pins both.
 
+STATEMENT and MIXED binlogs are read too: a DML statement goes through the statement translator
+(`bridge.translate.statements`, via the event builder) with the table definitions
+`table_schema` reads from information_schema (cached until the next DDL in the stream).
+
 The untyped PyMySQL internals a binlog dump needs (`_execute_command`, `_read_packet`,
 `_force_close`) are used in `_DumpThread` only.
 """
@@ -32,6 +36,7 @@ from typing import Any, Final
 import pymysql
 from pymysql.constants.COMMAND import COM_BINLOG_DUMP
 
+from bridge import heartbeat
 from bridge.errors import (
     BridgeError,
     ConfigError,
@@ -39,18 +44,34 @@ from bridge.errors import (
     SourceError,
     is_retryable_mysql_errno,
 )
-from bridge.log.events import Column, Event, SourceId
+from bridge.log.events import Column, ColumnType, Ddl, Event, SourceId, TableName
 from bridge.mysqlconn import connect
 from bridge.positions import BinlogPosition, GtidState, MariadbGtidPos, MysqlGtidSet
 from bridge.readers import mysqlschema
 from bridge.readers.binlogevents import EventBuilder
 from bridge.readers.binlogrows import TableCache, TableMap, _codec, register_collations
+from bridge.translate.statements import (
+    StatementPolicy,
+    StatementTranslator,
+    TableColumn,
+    TableSchema,
+)
 
 HEARTBEAT_SECONDS: Final = 2.0
 """The server sends a heartbeat after this long without events; a read that waits 5 times as
 long means the connection is dead."""
 _BATCH: Final = 512
 _ER_MASTER_FATAL_READING_BINLOG: Final = 1236
+_STATEMENT_COLUMNS_SQL: Final = (
+    "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA"
+    " FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s"
+    " ORDER BY ORDINAL_POSITION"
+)
+_UNIQUE_SQL: Final = (
+    "SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS"
+    " WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s AND NON_UNIQUE = 0"
+    " ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX"
+)
 _QUEUE_BATCHES: Final = 64
 
 
@@ -149,6 +170,7 @@ class MysqlReader:
         server_id: int,
         tables: Sequence[str] | None = None,
         reconnect_timeout: float = 60.0,
+        statement_policy: StatementPolicy | None = None,
     ) -> None:
         self.dsn = dsn
         self.server_id = server_id
@@ -156,6 +178,8 @@ class MysqlReader:
         makes the server drop the first)."""
         self.tables = list(tables) if tables is not None else None
         self.reconnect_timeout = reconnect_timeout
+        self.statement_policy = statement_policy or StatementPolicy()
+        """How statements of a STATEMENT/MIXED binlog are handled (bridge.translate.statements)."""
         self.sql: Any = connect(dsn, autocommit=True)
         try:
             self.source = self._identify()
@@ -168,8 +192,14 @@ class MysqlReader:
         except BaseException:
             self.sql.close()
             raise
-        self._want_table = mysqlschema.table_matcher(self.tables)
+        want = mysqlschema.table_matcher(self.tables)
+        # bridge.heartbeat is read whatever --tables says: its rows become Heartbeat events.
+        self._want_table = lambda schema, table: (
+            want(schema, table) or heartbeat.is_table(schema, table)
+        )
         self._described: dict[int, tuple[TableMap, tuple[Column, ...], tuple[str, ...]]] = {}
+        self._schemas: dict[TableName, TableSchema | None] = {}
+        """Table definitions for statements, until the next DDL in the stream."""
         self._stream: _DumpThread | None = None
         self._builder: EventBuilder | None = None
         self._delivered: BinlogPosition | None = None
@@ -203,7 +233,9 @@ class MysqlReader:
         wanted = {
             "log_bin": ("ON", "the binary log is off", "log_bin = mysql-bin in my.cnf (server"
                         " restart needed)"),
-            "binlog_format": ("ROW", "binlog_format is {}", "SET GLOBAL binlog_format = 'ROW'"),
+            # STATEMENT and MIXED go through the statement translator; ROW is best.
+            "binlog_format": (("ROW", "MIXED", "STATEMENT"), "binlog_format is {}",
+                              "SET GLOBAL binlog_format = 'ROW'"),
             "binlog_row_image": ("FULL", "binlog_row_image is {}",
                                  "SET GLOBAL binlog_row_image = 'FULL'"),
             "binlog_row_metadata": ("FULL", "binlog_row_metadata is {}",
@@ -211,10 +243,10 @@ class MysqlReader:
         }  # fmt: skip
         for var, (value, what, fix) in wanted.items():
             have = found.get(var, "missing (server too old)")
-            if have != value:
+            if have not in ((value,) if isinstance(value, str) else value):
                 raise ConfigError(
                     f"the source cannot feed the binlog reader: {what.format(have)}"
-                    f" (needs {var} = {value})",
+                    f" (needs {var} = {value if isinstance(value, str) else ' or '.join(value)})",
                     hint=f"{fix}, and set {var} = {value} in my.cnf so it survives a restart",
                 )
         self._check_grants()
@@ -282,6 +314,7 @@ class MysqlReader:
         )
         checksum = str(self._query("SELECT @@global.binlog_checksum")[0][0]).upper() != "NONE"
         tables = TableCache(want=self._want_table, hints=self._hints)
+        system_zone = str(self._query("SELECT @@system_time_zone")[0][0])
         self._builder = EventBuilder(
             self.source,
             file=start.file,
@@ -289,9 +322,19 @@ class MysqlReader:
             tables=tables,
             checksum=checksum,
             describe=self._describe,
+            statements=StatementTranslator(
+                self.table_schema,
+                policy=self.statement_policy,
+                mariadb=self.mariadb,
+                want=self._want_table,
+            ),
+            system_time_zone=system_zone,
         )
+        self._schemas.clear()
         self.start = BinlogPosition(start.file, start.offset, gtid)
         self._delivered = None
+        if self._stream is not None:  # opened again (the pipeline replays up to a failure)
+            self._stream.stop()
         self._stream = self._dump(start)
 
     def _dump(self, start: BinlogPosition) -> _DumpThread:
@@ -316,6 +359,59 @@ class MysqlReader:
             known = self._described[tm.table_id]
         return known[1], known[2]
 
+    def table_schema(self, name: TableName) -> TableSchema | None:
+        """A table's definition for statements of a statement-based binlog (None when the
+        table is gone). It is the definition *now*: a statement read long after a later DDL
+        sees the later definition (docs/architecture.md)."""
+        if name in self._schemas:
+            return self._schemas[name]
+        with self.sql.cursor() as cur:
+            cur.execute(_STATEMENT_COLUMNS_SQL, (name.schema, name.name))
+            rows = cur.fetchall()
+            json_cols: set[str] = set()
+            if self.mariadb and any(str(r[1]).lower() == "longtext" for r in rows):
+                cur.execute(mysqlschema.JSON_CHECKS_SQL, (name.schema, name.name))
+                for col, clause in cur.fetchall():
+                    if str(clause).replace(" ", "") == f"json_valid(`{col}`)":
+                        json_cols.add(str(col))
+            cur.execute(_UNIQUE_SQL, (name.schema, name.name))
+            keys: dict[str, list[str]] = {}
+            for index, col in cur.fetchall():
+                keys.setdefault(str(index), []).append(str(col))
+        schema = None
+        if rows:
+            schema = TableSchema(
+                name,
+                tuple(self._statement_column(r, json_cols) for r in rows),
+                tuple(keys.get("PRIMARY", ())),
+                tuple(tuple(k) for k in keys.values()),
+            )
+        self._schemas[name] = schema
+        return schema
+
+    def _statement_column(self, row: tuple[Any, ...], json_cols: set[str]) -> TableColumn:
+        name, data_type, ctype, nullable, default, extra = (
+            None if v is None else str(v) for v in row
+        )
+        assert name is not None  # noqa: S101 - NOT NULL in the catalog
+        assert ctype is not None  # noqa: S101
+        extra = (extra or "").lower()
+        if "generated" in extra or "persistent" in extra:
+            raise SourceError(
+                f"column {name!r} is a generated column, which statement-based replication"
+                " cannot fill",
+                hint="switch the source to binlog_format = ROW",
+            )
+        is_json = name in json_cols and (data_type or "").lower() == "longtext"
+        ctype_n = ColumnType("json", "json") if is_json else mysqlschema.column_type(ctype)
+        return TableColumn(
+            Column(name, ctype_n, nullable == "YES", default),
+            auto_increment="auto_increment" in extra,
+            on_update_now="on update" in extra,
+            # MySQL 8 shows a literal default as its bare text; MariaDB always as SQL.
+            default_is_expression=self.mariadb or "default_generated" in extra,
+        )
+
     def events(self, *, idle_timeout: float = 1.0) -> Iterator[Event | None]:
         """Events as they complete; None after `idle_timeout` s without any."""
         if self._builder is None or self._stream is None:
@@ -329,6 +425,8 @@ class MysqlReader:
             mark = self._delivered
             for raw in item:
                 out = builder.feed(raw)
+                if out and self._schemas and any(type(e) is Ddl for e in out):
+                    self._schemas.clear()  # statements after a DDL see the new definitions
                 next_pos = int.from_bytes(raw[13:17], "little")
                 if next_pos == 0:
                     if out:

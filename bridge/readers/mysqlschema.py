@@ -26,7 +26,11 @@ from bridge.log.events import Column, ColumnType
 from bridge.readers import binlogvalues as bv
 from bridge.readers.binlogrows import TableMap
 
-SYSTEM_SCHEMAS: Final = frozenset({"mysql", "information_schema", "performance_schema", "sys"})
+# Database `bridge` is bridge's own (heartbeats on a source, metadata on a target), never copied:
+# bridge.pgschema leaves PostgreSQL's schema `bridge` out the same way.
+SYSTEM_SCHEMAS: Final = frozenset(
+    {"mysql", "information_schema", "performance_schema", "sys", "bridge"}
+)
 
 _INT_BITS: Final = {"tinyint": 8, "smallint": 16, "mediumint": 24, "int": 32, "integer": 32,
                     "bigint": 64}  # fmt: skip

@@ -9,8 +9,8 @@ keeps every change not yet applied.
 `ReplicationConnection` is the protocol; `EventBuilder` turns decoded pgoutput messages into
 common-log events (typed values, relations, transaction bounds, streamed transactions reassembled
 in commit order and spilled to disk past a limit by `bridge.readers.spill`, inserts into the DDL
-capture table `bridge.ddl_log` as Ddl events); `PostgresReader` wires them with the catalog and
-the slot and publication checks.
+capture table `bridge.ddl_log` as Ddl events, rows of `bridge.heartbeat` as Heartbeat events);
+`PostgresReader` wires them with the catalog and the slot and publication checks.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from importlib import resources
 import psycopg
 from psycopg import pq, sql
 
+from bridge import heartbeat
 from bridge.errors import ConfigError, SourceError
 from bridge.log.events import (
     Begin,
@@ -211,6 +212,8 @@ class _RelationState:
     key_mask: tuple[bool, ...]
     ddl_log: bool = False
     """The DDL capture table (bridge.ddl_log): its inserts become Ddl events, nothing else."""
+    heartbeat: bool = False
+    """The heartbeat table (bridge.heartbeat): its rows become Heartbeat events, nothing else."""
 
 
 @dataclass(slots=True)
@@ -339,10 +342,10 @@ class EventBuilder:
         self._streams[self._stream_xid].buffer.extend(subxid, events)
         return ()
 
-    def _change(self, msg: po.PgMessage, lsn: int) -> list[Event]:  # noqa: PLR0911 - per kind
+    def _change(self, msg: po.PgMessage, lsn: int) -> list[Event]:  # noqa: PLR0911, PLR0912 - per kind
         if isinstance(msg, po.Relation):
             rel = self._relation(msg, lsn)
-            return [] if rel.ddl_log else [rel.event]
+            return [] if rel.ddl_log or rel.heartbeat else [rel.event]
         if isinstance(msg, po.Type):
             self.catalog.type_info(msg.oid)
             return []
@@ -352,25 +355,29 @@ class EventBuilder:
             after = self._values(rel, msg.new, UNCHANGED)
             if rel.ddl_log:
                 return [self._ddl(rel, after, lsn)]
+            if rel.heartbeat:
+                return self._heartbeat(rel, after, lsn)
             return [Insert(self.source, Lsn(lsn), ev.relation, rel.names, after, ev.key)]
         if isinstance(msg, po.Update):
             rel = self._rel(msg.relation_oid, lsn)
             if rel.ddl_log:
                 return []
+            if rel.heartbeat:
+                return self._heartbeat(rel, self._values(rel, msg.new, UNCHANGED), lsn)
             ev = rel.event
             before = None if msg.old is None else self._before(rel, msg.old_kind, msg.old)
             after = self._values(rel, msg.new, UNCHANGED)
             return [Update(self.source, Lsn(lsn), ev.relation, rel.names, before, after, ev.key)]
         if isinstance(msg, po.Delete):
             rel = self._rel(msg.relation_oid, lsn)
-            if rel.ddl_log:
+            if rel.ddl_log or rel.heartbeat:
                 return []
             ev = rel.event
             before = self._before(rel, msg.old_kind, msg.old)
             return [Delete(self.source, Lsn(lsn), ev.relation, rel.names, before, ev.key)]
         if isinstance(msg, po.Truncate):
             rels = [self._rel(oid, lsn) for oid in msg.relation_oids]
-            tables = tuple(r.event.relation for r in rels if not r.ddl_log)
+            tables = tuple(r.event.relation for r in rels if not (r.ddl_log or r.heartbeat))
             if not tables:
                 return []
             return [Truncate(self.source, Lsn(lsn), tables, msg.cascade, msg.restart_identity)]
@@ -390,7 +397,7 @@ class EventBuilder:
         apply there.
         """
         rel = self._relations.get(int.from_bytes(buf[1:5], "big"))
-        if rel is None or rel.ddl_log:
+        if rel is None or rel.ddl_log or rel.heartbeat:
             return None
         try:
             change = self._one_pass(rel, buf, lsn)
@@ -471,6 +478,11 @@ class EventBuilder:
         schema = first_schema(search_path if isinstance(search_path, str) else None)
         return Ddl(self.source, Lsn(lsn), query, "postgres", schema)
 
+    def _heartbeat(self, rel: _RelationState, row: tuple[Value, ...], lsn: int) -> list[Event]:
+        """A row of bridge.heartbeat as a Heartbeat event (bridge.heartbeat)."""
+        beat = heartbeat.heartbeat_event(self.source, Lsn(lsn), rel.names, row)
+        return [] if beat is None else [beat]
+
     def _relation(self, msg: po.Relation, lsn: int) -> _RelationState:
         names = [c.name for c in msg.columns]
         decls = self.catalog.columns(msg.oid, names)
@@ -490,7 +502,8 @@ class EventBuilder:
         decoders = tuple(self.catalog.types.decoder(c.type_oid) for c in msg.columns)
         mask = tuple(c.is_key for c in msg.columns)
         ddl_log = (schema, msg.name) == (DDL_LOG.schema, DDL_LOG.name)
-        state = _RelationState(event, tuple(names), decoders, mask, ddl_log)
+        beats = heartbeat.is_table(schema, msg.name)
+        state = _RelationState(event, tuple(names), decoders, mask, ddl_log, beats)
         self._relations[msg.oid] = state
         return state
 

@@ -164,6 +164,18 @@ def _faults(bridge: Bridge, source: LocalServer, target: LocalServer, seed: int)
     return done
 
 
+def _verify(source: str, target: str) -> None:
+    """`dbbridge verify` agrees, by its own chunked checksums: exit 0."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "bridge", "verify", "--source", source, "--target", target],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 @contextlib.contextmanager
 def _pair(source_spec: str, target_spec: str) -> Iterator[tuple[LocalServer, LocalServer]]:
     source = servers.start(source_spec)
@@ -208,6 +220,7 @@ def test_chaos_pg13_to_pg17(tmp_path: Path) -> None:
         assert work.transactions > 100
         assert_same(src.dsn, tgt.dsn, ["accounts"])
         assert_same(src.dsn, tgt.dsn, ["audit"], order_by="seq, at")
+        _verify(src.dsn, tgt.dsn)
 
 
 @pytest.mark.slow
@@ -238,3 +251,4 @@ def test_chaos_mariadb_to_pg17(tmp_path: Path) -> None:
         assert len(done) >= FAULTS
         assert work.transactions > 100
         assert_same_rows(src.dsn, tgt.dsn, ["accounts", "audit"])
+        _verify(src.dsn, tgt.dsn)

@@ -12,12 +12,11 @@ from typing import Any
 
 import pytest
 
-from bridge.errors import ConfigError, DecodeError
+from bridge.errors import ConfigError
 from bridge.local.servers import LocalServer
 from bridge.log.events import Begin, Commit, Ddl, Delete, Event, Insert, Relation, Update
 from bridge.log.values import BitString, Interval, Json, MysqlSet, ZeroDate
 from bridge.positions import BinlogPosition, MariadbGtidPos
-from bridge.readers.binlog import Intvar
 from bridge.readers.mysql import MysqlReader
 from bridge.testing.pytest_plugin import ServerPool
 from tests.integration.mypair import (
@@ -381,33 +380,20 @@ def test_purged_position_is_a_config_error(dsn: str) -> None:
         r.close()
 
 
-def test_statement_binlog_stops_with_the_fix(dsn: str) -> None:
-    """A statement-logged change must not be skipped; its context (Intvar) is kept."""
+def test_statement_binlog_becomes_rows(dsn: str) -> None:
+    """A statement-logged INSERT is not skipped: it becomes insert events, its 64-bit INSERT_ID
+    included (bridge/translate/statements.py; more in test_statement_binlog.py)."""
     execute(dsn, "CREATE TABLE t (id bigint unsigned AUTO_INCREMENT PRIMARY KEY, v int)")
     start = head(dsn)
     execute(
         dsn,
         "SET SESSION binlog_format = 'STATEMENT'",
         "SET INSERT_ID = 5000000000",
-        "INSERT INTO t (v) VALUES (1)",
+        "INSERT INTO t (v) VALUES (1), (2)",
     )
-    r = MysqlReader(dsn, server_id=next_server_id())
-    try:
-        r.open(start)
-        events = r.events(idle_timeout=1)
-
-        def drain() -> None:
-            for ev in events:
-                assert ev is not None, "the statement was skipped"
-
-        with pytest.raises(DecodeError, match="statement-based") as e:
-            drain()
-        assert "binlog_format" in (e.value.hint or "")
-        query_event = r._builder.queries[-1]  # type: ignore[union-attr]
-        intvars = [c for c in query_event.context if isinstance(c, Intvar)]
-        assert [c.value for c in intvars] == [5000000000]
-    finally:
-        r.close()
+    events = read_all(dsn, start)
+    rows = [e.after for e in events if isinstance(e, Insert) and e.relation.name == "t"]
+    assert rows == [(5000000000, 1), (5000000001, 2)]
 
 
 def test_grants_refused(dsn: str, mariadb_server: LocalServer) -> None:
@@ -430,7 +416,6 @@ def test_grants_refused(dsn: str, mariadb_server: LocalServer) -> None:
 @pytest.mark.parametrize(
     ("variable", "value", "fix"),
     [
-        ("binlog_format", "MIXED", "SET GLOBAL binlog_format = 'ROW'"),
         ("binlog_row_image", "MINIMAL", "SET GLOBAL binlog_row_image = 'FULL'"),
         ("binlog_row_metadata", "MINIMAL", "SET GLOBAL binlog_row_metadata = 'FULL'"),
     ],
@@ -443,6 +428,17 @@ def test_config_refusals(local_servers: ServerPool, variable: str, value: str, f
             r.check_source()
         assert fix in (e.value.hint or "")
         assert "my.cnf" in (e.value.hint or "")
+    finally:
+        r.close()
+
+
+@pytest.mark.parametrize("fmt", ["STATEMENT", "MIXED"])
+def test_statement_formats_accepted(local_servers: ServerPool, fmt: str) -> None:
+    """STATEMENT and MIXED binlogs feed the statement translator (issue 5)."""
+    server = local_servers.get("mariadb", settings={"binlog_format": fmt})
+    r = MysqlReader(server.dsn, server_id=next_server_id())
+    try:
+        r.check_source()
     finally:
         r.close()
 

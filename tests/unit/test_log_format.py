@@ -36,6 +36,8 @@ from bridge.log import (
     Relation,
     SourceId,
     SpecialTemporal,
+    Statement,
+    StatementContext,
     TableName,
     Truncate,
     Update,
@@ -196,10 +198,36 @@ column_types = st.builds(
 )
 
 
+u64 = st.integers(min_value=0, max_value=2**64 - 1)
+statement_contexts = st.builds(
+    StatementContext,
+    timestamp=utc_times,
+    time_zone=st.none() | st.sampled_from(["+02:00", "SYSTEM", "Europe/Paris"]),
+    sql_mode=st.none() | u64,
+    insert_id=st.none() | u64,
+    last_insert_id=st.none() | u64,
+    rand_seeds=st.none() | st.tuples(u64, u64),
+    user_vars=st.dictionaries(
+        st.text(min_size=1, max_size=8),
+        st.none()
+        | st.integers()
+        | st.floats(allow_nan=False)
+        | st.decimals(allow_nan=False)
+        | st.text()
+        | st.binary(),
+        max_size=3,
+    ),
+    auto_increment=st.none() | st.tuples(st.integers(1, 65535), st.integers(1, 65535)),
+    thread_id=st.none() | st.integers(0, 2**32 - 1),
+    system_time_zone=st.none() | st.just("UTC"),
+)
+
+
 @st.composite
-def other_events(draw: st.DrawFn) -> Event:
+def other_events(draw: st.DrawFn) -> Event:  # noqa: PLR0911 - one return per event type
     common: dict[str, Any] = {"source": draw(sources), "position": draw(positions)}
-    kind = draw(st.sampled_from(["begin", "commit", "truncate", "ddl", "relation", "heartbeat"]))
+    kinds = ["begin", "commit", "truncate", "ddl", "statement", "relation", "heartbeat"]
+    kind = draw(st.sampled_from(kinds))
     xid = draw(st.none() | st.text(max_size=40))
     if kind == "begin":
         return Begin(
@@ -230,6 +258,17 @@ def other_events(draw: st.DrawFn) -> Event:
             dialect=draw(st.sampled_from(["postgres", "mysql"])),
             schema=draw(st.none() | st.text(max_size=10)),
             translated=draw(st.dictionaries(st.sampled_from(["postgres", "mysql"]), st.text())),
+        )
+    if kind == "statement":
+        return Statement(
+            **common,
+            text=draw(st.text()),
+            dialect="mysql",
+            schema=draw(st.none() | st.text(max_size=10)),
+            deterministic=draw(st.text()),
+            context=draw(statement_contexts),
+            tables=tuple(draw(st.lists(tables, max_size=2))),
+            translated=draw(st.dictionaries(st.just("postgres"), st.text())),
         )
     if kind == "relation":
         cols = tuple(

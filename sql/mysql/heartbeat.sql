@@ -1,0 +1,1 @@
+../../bridge/sql/mysql_heartbeat.sql

@@ -1,0 +1,1 @@
+../../bridge/sql/postgres_heartbeat.sql
