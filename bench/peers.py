@@ -18,8 +18,10 @@ Everything is idempotent: a second call finds what the first installed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -56,14 +58,17 @@ def _run(
     env: dict[str, str] | None = None,
     cwd: str | None = None,
     run_as: binaries.RunAs | None = None,
+    timeout: float | None = None,
 ) -> str:
-    """Run `cmd` (as `run_as` when that is another account); its stdout, or RuntimeError."""
+    """Run `cmd` (as `run_as` when that is another account); its stdout, or RuntimeError
+    (subprocess.TimeoutExpired past `timeout`)."""
     switch = run_as is not None and not run_as.is_self
     proc = subprocess.run(
         cmd,
         capture_output=True,
         text=True,
         check=False,
+        timeout=timeout,
         env=env,
         cwd=cwd,
         user=run_as.uid if switch and run_as else None,
@@ -74,6 +79,26 @@ def _run(
         out = (proc.stderr or "") + (proc.stdout or "")
         raise RuntimeError(f"{what} failed (exit {proc.returncode}): {out.strip()[-2000:]}")
     return str(proc.stdout)
+
+
+def _kill_tree(pid: int) -> None:
+    """SIGKILL `pid` and its descendants (found through /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    todo, found = [pid], []
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        todo.extend(children.get(p, []))
+    for p in found:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(p, signal.SIGKILL)
 
 
 def _world_executable(path: Path) -> bool:
@@ -117,12 +142,17 @@ class Chameleon:
         pairs = (line.split("==", 1) for line in out.splitlines() if "==" in line)
         return {name: v for name, v in pairs if name.lower() in wanted}
 
-    def command(self, *args: str) -> str:
+    def command(self, *args: str, timeout: float | None = None) -> str:
         """Run `chameleon ARGS` as the run-as account; returns its output."""
         cmd = [str(self.venv / "bin" / "chameleon"), *args]
         env = {"HOME": str(self.home), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
         return _run(
-            cmd, f"chameleon {' '.join(args)}", env=env, cwd=str(self.home), run_as=self.run_as
+            cmd,
+            f"chameleon {' '.join(args)}",
+            env=env,
+            cwd=str(self.home),
+            run_as=self.run_as,
+            timeout=timeout,
         )
 
     def configure(self, source_dsn: str, target_dsn: str, schemas: dict[str, str]) -> None:
@@ -199,8 +229,15 @@ sources:
 
     def stop(self) -> None:
         """stop_replica: SIGINT to the daemon recorded in its pid file, waits until it is gone."""
-        if self.pid() is not None:
-            self.command("stop_replica", "--source", CHAMELEON_SOURCE)
+        pid = self.pid()
+        if pid is None:
+            return
+        try:
+            self.command("stop_replica", "--source", CHAMELEON_SOURCE, timeout=60)
+        except subprocess.TimeoutExpired:
+            # Seen here: pg_chameleon 2.0.21's stop_replica spinning at 100 % CPU for good after
+            # a run. subprocess.run killed it; kill the daemon and its workers too.
+            _kill_tree(pid)
 
     def pid(self) -> int | None:
         f = self.home / ".pg_chameleon" / "pid" / f"{CHAMELEON_SOURCE}.pid"
