@@ -396,6 +396,7 @@ class SourceWatch:
 
     def start(self) -> None:
         if self._thread is None:
+            self._stop.clear()  # a pipeline may run again after a stop
             self._thread = threading.Thread(target=self._run, name="source-watch", daemon=True)
             self._thread.start()
 
