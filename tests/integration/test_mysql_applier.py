@@ -194,7 +194,9 @@ def test_metadata_migrations_on_mariadb(target: Target) -> None:
                 "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'bridge'"
                 " ORDER BY 1"
             )
-            assert cur.fetchall() == (("alembic_version",), ("checkpoints",), ("heartbeats",))
+            tables = {str(r[0]) for r in cur.fetchall()}
+            # (a MariaDB that is also a pipeline's source holds that pipeline's `heartbeat` too)
+            assert tables - {"heartbeat"} == {"alembic_version", "checkpoints", "heartbeats"}
             cur.execute(
                 "SELECT COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA ="
                 " 'bridge' AND TABLE_NAME = 'checkpoints' AND COLUMN_NAME = 'commit_time'"
