@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import os
 import signal
@@ -28,7 +29,7 @@ from bridge.errors import EXIT_CONFIG, EXIT_RUNTIME, BridgeError
 from bridge.local.servers import LocalServer
 from bridge.log.jsonl import encode_event
 from bridge.pipeline import Options, Status
-from bridge.translate.types import TypePolicy
+from bridge.translate.types import KNOB_OPTIONS, TypePolicy
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -125,56 +126,52 @@ def _stop_on_signals() -> Iterator[None]:
 
 # ---------------------------------------------------------------------------------- type policy
 
-# The opt-in coercions of TypePolicy (docs/type-mapping.md), shared by `run` and `translate`.
-_POLICY_OPTIONS = [
-    click.option(
-        "--zero-dates",
-        type=click.Choice(["error", "null"]),
-        default="error",
-        show_default=True,
-        help="MySQL zero dates: refuse them, or store NULL (date columns lose NOT NULL).",
+# The opt-in coercions of TypePolicy (docs/type-mapping.md), shared by `run` and `translate`:
+# knob, its choices (the default first), help. KNOB_OPTIONS names each knob's option.
+_POLICY_KNOBS: list[tuple[str, tuple[str, str], str]] = [
+    (
+        "zero_dates",
+        ("error", "null"),
+        "MySQL zero dates: refuse them, or store NULL (date columns lose NOT NULL).",
     ),
-    click.option(
-        "--numeric",
-        type=click.Choice(["error", "max"]),
-        default="error",
-        show_default=True,
-        help="PostgreSQL numeric without precision or past (65,30): refuse, or decimal(65,30).",
+    (
+        "numeric",
+        ("error", "max"),
+        "PostgreSQL numeric without precision or past (65,30): refuse, or decimal(65,30).",
     ),
-    click.option(
-        "--interval",
-        type=click.Choice(["error", "text"]),
-        default="error",
-        show_default=True,
-        help="PostgreSQL interval: refuse, or store its text.",
+    ("interval", ("error", "text"), "PostgreSQL interval: refuse, or store its text."),
+    (
+        "unsupported",
+        ("error", "text"),
+        "Types without a mapping (timetz, inet, geometry…): refuse, or store their text.",
     ),
-    click.option(
-        "--unsupported",
-        type=click.Choice(["error", "text"]),
-        default="error",
-        show_default=True,
-        help="Types without a mapping (timetz, inet, geometry…): refuse, or store their text.",
-    ),
-    click.option(
-        "--on-update",
-        type=click.Choice(["drop", "error"]),
-        default="drop",
-        show_default=True,
-        help="MySQL ON UPDATE CURRENT_TIMESTAMP: drop it with a note, or refuse.",
+    (
+        "on_update",
+        ("drop", "error"),
+        "MySQL ON UPDATE CURRENT_TIMESTAMP: drop it with a note, or refuse.",
     ),
 ]
 
 
 def policy_options(f: Callable[..., None]) -> Callable[..., None]:
-    """Add the TypePolicy options to a command."""
-    for option in reversed(_POLICY_OPTIONS):
-        f = option(f)
-    return f
+    """Add the TypePolicy options to a command, which receives them as one `policy` argument."""
 
+    @functools.wraps(f)
+    def command_with_policy(*args: Any, **kwargs: Any) -> None:
+        values = {knob: kwargs.pop(knob) for knob, _, _ in _POLICY_KNOBS}
+        f(*args, policy=TypePolicy(**values), **kwargs)
 
-def type_policy(values: dict[str, str]) -> TypePolicy:
-    """The TypePolicy the options of `policy_options` chose."""
-    return TypePolicy(**values)  # type: ignore[arg-type] # click.Choice checked the values
+    decorated: Callable[..., None] = command_with_policy
+    for knob, choices, text in reversed(_POLICY_KNOBS):
+        decorated = click.option(
+            KNOB_OPTIONS[knob],
+            knob,
+            type=click.Choice(choices),
+            default=choices[0],
+            show_default=True,
+            help=text,
+        )(decorated)
+    return decorated
 
 
 # -------------------------------------------------------------------------------------------- run
@@ -268,7 +265,7 @@ def run(  # noqa: PLR0917 - click passes each option as an argument
     metrics_host: str,
     max_retained_wal: str | None,
     log_format: str,
-    **policy: str,
+    policy: TypePolicy,
 ) -> None:
     """Replicate SOURCE into TARGET: copy the tables (unless --no-snapshot), then stream changes
     until stopped. SIGTERM or Ctrl-C finishes the batch, records the checkpoint and exits 0.
@@ -286,7 +283,7 @@ def run(  # noqa: PLR0917 - click passes each option as an argument
         chunk_rows=min(20_000, batch_rows),
         copy_workers=copy_workers,
         retry_for=retry_for,
-        policy=type_policy(policy),
+        policy=policy,
         heartbeat_interval=heartbeat_interval,
         max_retained_wal=_size_option(max_retained_wal),
     )
@@ -632,7 +629,7 @@ def translate(  # noqa: PLR0917 - click passes each option as an argument
     schema: str | None,
     tables_from: str | None,
     unsafe: str,
-    **policy: str,
+    policy: TypePolicy,
 ) -> None:
     """Translate DDL statements (SQL, or - for stdin) from one dialect to the other.
 
@@ -660,7 +657,7 @@ def translate(  # noqa: PLR0917 - click passes each option as an argument
         text,
         source=source,
         target=target,
-        policy=type_policy(policy),
+        policy=policy,
         context=context,
         schema=schema,
         tables_from=tables_from,
