@@ -14,7 +14,7 @@ import pymysql
 import pymysql.converters
 
 from bridge.dsn import redact
-from bridge.errors import ConfigError, SourceError
+from bridge.errors import ConfigError, SourceError, is_retryable_mysql_errno
 
 RAW_CONVERSIONS: dict[Any, Any] = {
     k: v for k, v in pymysql.converters.conversions.items() if not isinstance(k, int)
@@ -71,3 +71,21 @@ def connect(dsn: str, *, role: str = "source", raw: bool = False, **kwargs: Any)
             f"cannot connect to the {role} {redact(dsn)}: {message}", retryable=True
         ) from e
     return conn
+
+
+def errno_of(e: BaseException) -> int | None:
+    """The MySQL error number of a PyMySQL exception, if it carries one."""
+    args = getattr(e, "args", ())
+    if args and isinstance(args[0], int):
+        return int(args[0])
+    return None
+
+
+def is_transient(e: BaseException) -> bool:
+    """Whether a PyMySQL error names a fault that retrying can cure: a lost or refused
+    connection, a server going away or restarting, a deadlock or lock wait timeout. PyMySQL
+    reports a connection that is already closed as InterfaceError with errno 0."""
+    errno = errno_of(e)
+    return (
+        isinstance(e, pymysql.err.InterfaceError) or errno == 0 or is_retryable_mysql_errno(errno)
+    )

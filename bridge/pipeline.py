@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import psycopg
 import pymysql
 
-from bridge import heartbeat, metadata, pgschema
+from bridge import heartbeat, metadata, mysqlconn, pgschema
 from bridge.appliers.base import Applier
 from bridge.appliers.postgres import PostgresApplier
 from bridge.dsn import Dsn
@@ -30,7 +30,6 @@ from bridge.errors import (
     BridgeError,
     ConfigError,
     Interrupted,
-    is_retryable_mysql_errno,
     is_retryable_sqlstate,
 )
 from bridge.log.events import Begin, Commit, Event, Relation, TableName
@@ -441,10 +440,8 @@ class Pipeline:
 
 def _mysql_bridge_error(e: pymysql.err.Error) -> BridgeError:
     args: tuple[object, ...] = getattr(e, "args", ())
-    errno = args[0] if args and isinstance(args[0], int) else None
     message = str(args[1]) if len(args) > 1 else str(e) or type(e).__name__
-    # InterfaceError (0, ''): PyMySQL's word for a connection that is already gone.
-    retryable = isinstance(e, pymysql.err.InterfaceError) or is_retryable_mysql_errno(errno)
+    retryable = mysqlconn.is_transient(e)
     return BridgeError(f"a server failed: {message or 'connection lost'}", retryable=retryable)
 
 

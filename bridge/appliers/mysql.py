@@ -50,7 +50,6 @@ from bridge.appliers.mytarget import (
     Conn,
     TargetTable,
     connect_mysql,
-    errno_of,
     load_checkpoint,
     mysql_error,
     prepare_session,
@@ -74,6 +73,7 @@ from bridge.log.events import (
     Update,
 )
 from bridge.log.values import ABSENT, UNCHANGED, Value
+from bridge.mysqlconn import errno_of
 
 log = logging.getLogger(__name__)
 

@@ -29,9 +29,9 @@ import pymysql.cursors
 from bridge.appliers.base import CHECKPOINT_COLUMNS, Checkpoint
 from bridge.appliers.myadapt import TargetColumn
 from bridge.dsn import redact
-from bridge.errors import ApplyError, BridgeError, ConfigError, is_retryable_mysql_errno
+from bridge.errors import ApplyError, BridgeError, ConfigError
 from bridge.log.events import SourceId, TableName
-from bridge.mysqlconn import connect_args
+from bridge.mysqlconn import connect_args, errno_of, is_transient
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +45,6 @@ backslashes), no ANSI_QUOTES (we quote identifiers with backticks)."""
 
 # Access denied (database, login, table, column, routine), "you need the X privilege".
 _ACCESS_ERRNOS: Final = frozenset({1044, 1045, 1142, 1143, 1227, 1370, 1698})
-# The client reports a closed connection as errno 0 (InterfaceError): lost, like 2013.
-_LOST: Final = 0
 _CONNECT_TIMEOUT: Final = 10
 _CLIENT_MAX_PACKET: Final = 1 << 30
 
@@ -58,13 +56,6 @@ def quote_ident(*parts: str) -> str:
 
 def table_ident(name: TableName) -> str:
     return quote_ident(name.schema, name.name)
-
-
-def errno_of(e: BaseException) -> int | None:
-    args = getattr(e, "args", ())
-    if args and isinstance(args[0], int):
-        return args[0]
-    return None
 
 
 def mysql_error(
@@ -83,11 +74,7 @@ def mysql_error(
             table=table,
             errno=errno,
         )
-    retryable = (
-        is_retryable_mysql_errno(errno)
-        or errno == _LOST
-        or isinstance(e, pymysql.err.InterfaceError)
-    )
+    retryable = is_transient(e)
     return ApplyError(
         f"the target failed {doing}: {message}",
         hint=None if retryable else "the target refused the change; see the message above",

@@ -42,10 +42,9 @@ from bridge.errors import (
     ConfigError,
     DecodeError,
     SourceError,
-    is_retryable_mysql_errno,
 )
 from bridge.log.events import Column, ColumnType, Ddl, Event, SourceId, TableName
-from bridge.mysqlconn import connect
+from bridge.mysqlconn import connect, is_transient
 from bridge.positions import BinlogPosition, GtidState, MariadbGtidPos, MysqlGtidSet
 from bridge.readers import mysqlschema
 from bridge.readers.binlogevents import EventBuilder
@@ -517,7 +516,7 @@ class MysqlReader:
                     position=str(where),
                     errno=errno,
                 )
-            retry = is_retryable_mysql_errno(errno) or errno is None
+            retry = errno is None or is_transient(e)
             return SourceError(f"the binlog stream failed: {message}", errno=errno, retryable=retry)
         if isinstance(e, OSError | EOFError):
             return SourceError(f"the binlog stream failed: {e}", retryable=True)
