@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import random
 import signal
-import threading
 import time
 from collections.abc import Iterator
 
@@ -34,6 +33,7 @@ from tests.integration.pgpair import (
     kill_9_repeatedly,
     pipeline_thread,
 )
+from tests.integration.workload import Workload, my_step
 
 
 @pytest.fixture(params=[15, 17], ids=["mariadb-pg15", "mariadb-pg17"])
@@ -97,49 +97,6 @@ def test_random_schema_snapshot_live_changes_and_ddl(my_to_pg: tuple[str, str]) 
     assert_same_rows(source, target, ["every_type", "mixed", "fresh"])
 
 
-class MyWorkload(threading.Thread):
-    """Small mixed transactions on the MariaDB source until stopped."""
-
-    def __init__(self, dsn: str, seed: int) -> None:
-        super().__init__(daemon=True)
-        self.dsn = dsn
-        self.rng = random.Random(seed)
-        self.halt = threading.Event()
-        self.transactions = 0
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        rng = self.rng
-        try:
-            conn = mysqlconn.connect(self.dsn, autocommit=False)
-            cur = conn.cursor()
-            seq = 0
-            while not self.halt.is_set():
-                for _ in range(rng.randrange(1, 6)):
-                    seq += 1
-                    roll = rng.random()
-                    if roll < 0.5:
-                        cur.execute(
-                            "INSERT INTO accounts (balance, note) VALUES (%s, %s)",
-                            (rng.randrange(1000), f"n{seq} 🐬"),
-                        )
-                    elif roll < 0.8:
-                        cur.execute(
-                            "UPDATE accounts SET balance = balance + 1, note = %s"
-                            " ORDER BY rand() LIMIT 1",
-                            (f"u{seq}",),
-                        )
-                    elif roll < 0.9:
-                        cur.execute("DELETE FROM accounts ORDER BY rand() LIMIT 1")
-                    cur.execute("INSERT INTO audit VALUES (%s, now(6))", (seq,))
-                conn.commit()
-                self.transactions += 1
-                time.sleep(0.002)
-            conn.close()
-        except BaseException as e:  # noqa: BLE001 - reported by the test
-            self.error = e
-
-
 def test_kill_9_five_times_under_load(my_to_pg17: tuple[str, str]) -> None:
     source, target = my_to_pg17
     my_execute(
@@ -150,7 +107,7 @@ def test_kill_9_five_times_under_load(my_to_pg17: tuple[str, str]) -> None:
         "CREATE TABLE audit (seq int NOT NULL, at datetime(6))",
         "INSERT INTO accounts (balance, note) SELECT seq, 'seed' FROM seq_1_to_2000",
     )
-    work = MyWorkload(source, seed=9)
+    work = Workload(source, my_step, seed=9)
     work.start()
     try:
         kill_9_repeatedly(("run", "--source", source, "--target", target, "--name", "k9", "-q"))

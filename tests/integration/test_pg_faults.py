@@ -14,7 +14,6 @@ from bridge.local.servers import LocalServer
 from bridge.testing.pytest_plugin import ServerPool
 from tests.integration.pgpair import (
     MARKER,
-    Workload,
     assert_same,
     bridge_run,
     dbbridge,
@@ -23,6 +22,7 @@ from tests.integration.pgpair import (
     kill_9_repeatedly,
     sync,
 )
+from tests.integration.workload import Workload, pg_step
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def test_kill_9_five_times_under_load(pg13_to_17: tuple[str, str]) -> None:
         "ALTER TABLE audit REPLICA IDENTITY FULL",
         "INSERT INTO accounts (balance, note) SELECT g, 'seed' FROM generate_series(1, 2000) g",
     )
-    work = Workload(source, seed=9)
+    work = Workload(source, pg_step, seed=9)
     work.start()
     try:
         kill_9_repeatedly(("run", "--source", source, "--target", target, "--name", "k9", "-q"))

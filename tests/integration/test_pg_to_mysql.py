@@ -23,7 +23,6 @@ from tests.integration.mypair import query as my_query
 from tests.integration.pgmysql import assert_same, sync_to_mysql
 from tests.integration.pgpair import (
     MARKER,
-    Workload,
     bridge_run,
     execute,
     fresh_db,
@@ -31,6 +30,7 @@ from tests.integration.pgpair import (
     pipeline_thread,
     wait_for,
 )
+from tests.integration.workload import Workload, pg_step
 
 
 @pytest.fixture
@@ -213,7 +213,7 @@ def test_kill_9_five_times_under_load(pg_to_mysql: tuple[str, str]) -> None:
         "INSERT INTO accounts (balance, note) SELECT g, 'seed' FROM generate_series(1, 2000) g",
     )
     args = ("run", "--source", source, "--target", target, "--name", "k9", "-q")
-    work = Workload(source, seed=11)
+    work = Workload(source, pg_step, seed=11)
     work.start()
     try:
         kill_9_repeatedly(args)
