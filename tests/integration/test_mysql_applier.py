@@ -94,6 +94,15 @@ class Target:
     def applier(self, **kwargs: object) -> MysqlApplier:
         return MysqlApplier(self.dsn, self.pipeline, **kwargs)  # type: ignore[arg-type]
 
+    def apply(self, events: Sequence[Event]) -> None:
+        """Apply `events` with a fresh applier and commit."""
+        applier = self.applier()
+        try:
+            apply_all(applier, events)
+            applier.commit()
+        finally:
+            applier.close()
+
 
 @pytest.fixture
 def target(mariadb_server: LocalServer) -> Iterator[Target]:
@@ -271,12 +280,7 @@ def test_a_restart_skips_what_was_applied(target: Target) -> None:
     src.delete(*key_only(2, 2))
     src.commit()
     events = src.take()
-    applier = target.applier()
-    try:
-        apply_all(applier, events)
-        applier.commit()
-    finally:
-        applier.close()
+    target.apply(events)
     before = target.rows("t")
     checkpoint = target.checkpoint()
     again = target.applier()  # a restart: the checkpoint is loaded, the stream redelivered
@@ -311,12 +315,7 @@ def test_per_key_order_inside_one_chunk(target: Target) -> None:
     src.update((12, "x", 103))  # a unique value moves away from 102…
     src.insert(2, "took", 102)  # …and to another row, in source order
     src.commit()
-    applier = target.applier()
-    try:
-        apply_all(applier, src.take())
-        applier.commit()
-    finally:
-        applier.close()
+    target.apply(src.take())
     assert target.rows("t") == [
         (1, "c", 2),
         (2, "took", 102),
@@ -359,12 +358,7 @@ def test_unchanged_columns_keep_the_target_value(target: Target) -> None:
     src.update((2, 1, UNCHANGED, b"\x01"))
     src.update((3, 2, UNCHANGED, UNCHANGED), before=key_only(2, 4))  # key change: in order
     src.commit()
-    applier = target.applier()
-    try:
-        apply_all(applier, src.take())
-        applier.commit()
-    finally:
-        applier.close()
+    target.apply(src.take())
     assert target.rows("t") == [(1, 1, "x" * 30000, b"\x00\xff"), (3, 2, "two", b"\x01")]
 
 
@@ -382,12 +376,7 @@ def test_keyless_tables_match_every_column_one_row_at_a_time(target: Target) -> 
     src.update((3, None, None, None), before=(2, None, None, None))
     src.insert(1, "x", 1.1, day)
     src.commit()
-    applier = target.applier()
-    try:
-        apply_all(applier, src.take())
-        applier.commit()
-    finally:
-        applier.close()
+    target.apply(src.take())
     rows = sorted(target.rows("k"), key=str)
     assert [(a, s, d) for a, s, _, d in rows] == sorted(
         [(1, "X", day), (1, "x", day), (1, "y", day), (3, None, None)], key=str
@@ -409,12 +398,7 @@ def test_truncate_empties_the_tables_in_the_batch(target: Target) -> None:
     )
     src.insert(4)
     src.commit()
-    applier = target.applier()
-    try:
-        apply_all(applier, src.take())
-        applier.commit()
-    finally:
-        applier.close()
+    target.apply(src.take())
     assert target.rows("t") == [(4,)]
     assert target.rows("u") == []
 
@@ -443,12 +427,7 @@ def test_no_auto_value_on_zero_keeps_a_replicated_zero(target: Target) -> None:
     target.execute("CREATE TABLE t (id int AUTO_INCREMENT PRIMARY KEY, v int)")
     src = Source(TableName("public", "t"), ("id", "v"))
     src.txn((0, 0), (5, 5))
-    applier = target.applier()
-    try:
-        apply_all(applier, src.take())
-        applier.commit()
-    finally:
-        applier.close()
+    target.apply(src.take())
     assert target.rows("t") == [(0, 0), (5, 5)]
 
 
@@ -558,12 +537,7 @@ def test_every_value_kind_round_trips(target: Target) -> None:
         ),
         (2, False, 0) + (None,) * 15,
     )
-    applier = target.applier()
-    try:
-        apply_all(applier, src.take())
-        applier.commit()
-    finally:
-        applier.close()
+    target.apply(src.take())
     conn = mysql_connect(target.dsn)
     try:
         with conn.cursor() as cur:
