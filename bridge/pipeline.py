@@ -206,7 +206,9 @@ class Pipeline:
                     raise
                 now = time.monotonic()
                 if failing_since is None or self.status.alive_at > last_fault:
-                    failing_since = now  # progress since the last fault: a new run of faults
+                    # Progress since the last fault: a new run of faults, with its own budget
+                    # of --retry-for seconds and a backoff from the start.
+                    failing_since, delay = now, 0.5
                 last_fault = now
                 self.status.failing_since = failing_since
                 if now - failing_since > self.options.retry_for:
