@@ -13,8 +13,12 @@ import json
 import os
 import platform
 import statistics
+import time
 from pathlib import Path
 from typing import Any
+
+import psycopg
+from psycopg import sql
 
 RESULTS = Path(__file__).parents[1] / "docs" / "benchmarks"
 
@@ -56,3 +60,22 @@ def write_report(report: dict[str, Any], path: str | os.PathLike[str] | None) ->
     if path:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(text + "\n")
+
+
+def wait_marker(
+    dsn: str, token: int, *, schema: str | None = None, table: str = "marker", timeout: float = 600
+) -> float:
+    """The wall-clock time the row `id = token` of the marker table became visible on the
+    PostgreSQL `dsn` (polled every 5 ms; the table may not exist yet: a pipeline creates it)."""
+    name = sql.Identifier(schema, table) if schema else sql.Identifier(table)
+    query = sql.SQL("SELECT 1 FROM {} WHERE id = %s").format(name)
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(dsn, autocommit=True) as c:
+        while time.monotonic() < deadline:
+            try:
+                if c.execute(query, (token,)).fetchone():
+                    return time.time()
+            except psycopg.errors.UndefinedTable:
+                pass
+            time.sleep(0.005)
+    raise TimeoutError(f"marker {token} never arrived in {dsn.rsplit('/', 1)[-1]}")

@@ -77,6 +77,7 @@ from urllib.parse import unquote, urlsplit
 import peers  # bench/peers.py, beside this script
 import psycopg
 from common import RESULTS, machine, summary, write_report
+from common import wait_marker as common_wait_marker
 from psycopg import sql
 
 import bridge
@@ -224,18 +225,7 @@ def drop_pg_db(server_dsn: str, name: str) -> None:
 
 
 def wait_marker(dsn: str, token: int, timeout: float = 300) -> float:
-    """The wall-clock time marker `token` became visible in `dsn` (polled every 5 ms)."""
-    deadline = time.monotonic() + timeout
-    query = sql.SQL("SELECT 1 FROM {} WHERE id = %s").format(sql.Identifier(DB, "marker"))
-    with pg_connect(dsn) as c:
-        while time.monotonic() < deadline:
-            try:
-                if c.execute(query, (token,)).fetchone():
-                    return time.time()
-            except psycopg.errors.UndefinedTable:
-                pass
-            time.sleep(0.005)
-    raise TimeoutError(f"marker {token} never arrived in {dsn.rsplit('/', 1)[-1]}")
+    return common_wait_marker(dsn, token, schema=DB, timeout=timeout)
 
 
 def pg_checksum(dsn: str) -> Checksum:

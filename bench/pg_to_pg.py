@@ -24,7 +24,7 @@ import time
 from urllib.parse import urlsplit
 
 import psycopg
-from common import machine, summary, write_report
+from common import machine, summary, wait_marker, write_report
 from psycopg import sql
 
 from bridge.local import servers
@@ -89,16 +89,6 @@ def mark(dsn: str, token: int) -> float:
     with connect(dsn) as c:
         c.execute("INSERT INTO marker (id) VALUES (%s)", (token,))
     return time.time()
-
-
-def wait_marker(dsn: str, token: int, timeout: float = 600) -> float:
-    deadline = time.monotonic() + timeout
-    with connect(dsn) as c:
-        while time.monotonic() < deadline:
-            if c.execute("SELECT 1 FROM marker WHERE id = %s", (token,)).fetchone():
-                return time.time()
-            time.sleep(0.005)
-    raise TimeoutError(f"marker {token} never arrived")
 
 
 def checksum(dsn: str) -> tuple[object, ...]:

@@ -16,7 +16,7 @@ import sys
 import time
 
 import psycopg
-from common import machine, write_report
+from common import machine, wait_marker, write_report
 
 from bridge.local import servers
 
@@ -31,19 +31,11 @@ def peak_rss_mb(pid: int) -> float:
     raise RuntimeError("no VmHWM in /proc/PID/status")
 
 
-def wait_marker(source: str, target: str, token: int, timeout: float = 600) -> None:
+def sync(source: str, target: str, token: int, timeout: float = 600) -> None:
+    """Write marker `token` on the source; wait until the target has it."""
     with psycopg.connect(source, autocommit=True) as c:
         c.execute("INSERT INTO marker VALUES (%s)", (token,))
-    deadline = time.monotonic() + timeout
-    with psycopg.connect(target, autocommit=True) as c:
-        while time.monotonic() < deadline:
-            try:
-                if c.execute("SELECT 1 FROM marker WHERE id = %s", (token,)).fetchone():
-                    return
-            except psycopg.errors.UndefinedTable:
-                pass
-            time.sleep(0.05)
-    raise TimeoutError(f"marker {token} never arrived")
+    wait_marker(target, token, timeout=timeout)
 
 
 def one_pair(source_spec: str, target_spec: str, rows: int) -> dict[str, float]:
@@ -62,14 +54,14 @@ def one_pair(source_spec: str, target_spec: str, rows: int) -> dict[str, float]:
             c.execute("CREATE TABLE big (id int PRIMARY KEY, v text NOT NULL)")
         args = [sys.executable, "-m", "bridge", "run", "--source", source, "--target", target]
         proc = subprocess.Popen([*args, "--name", "rss", "--quiet"])
-        wait_marker(source, target, 1, timeout=120)
+        sync(source, target, 1, timeout=120)
         baseline = peak_rss_mb(proc.pid)
         started = time.monotonic()
         with psycopg.connect(source, autocommit=True) as c:
             c.execute(
                 "INSERT INTO big SELECT g, md5(g::text) FROM generate_series(1, %s) g", (rows,)
             )
-        wait_marker(source, target, 2)
+        sync(source, target, 2)
         elapsed = time.monotonic() - started
         peak = peak_rss_mb(proc.pid)
         digest = "SELECT count(*), md5(string_agg(id::text || v, ',' ORDER BY id)) FROM big"
