@@ -21,14 +21,24 @@ EXIT_RUNTIME = 3
 # SQLSTATE classes and codes after which the same operation may succeed on a new attempt.
 # Class 08: connection exceptions; 57P01-57P03: admin/crash shutdown and "cannot connect now"
 # (a restarting server); 40001/40P01: serialization failure and deadlock; 53300: too many
-# connections; 55006: object in use (e.g. a replication slot still held by a dying walsender).
+# connections; 55006: object in use (e.g. a replication slot still held by a dying walsender);
+# 53100/53200: disk full, out of memory (an operator frees space, the batch applies);
+# 57014/55P03: statement cancelled (statement_timeout, pg_cancel_backend) or lock_timeout on a
+# slow or busy target. The batch is rolled back each time, so a retry never doubles anything.
 _RETRYABLE_SQLSTATE_CLASSES = frozenset({"08"})
-_RETRYABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "40001", "40P01", "53300", "55006"})
+_RETRYABLE_SQLSTATES = frozenset(
+    {"57P01", "57P02", "57P03", "40001", "40P01", "53300", "55006", "53100", "53200", "57014"}
+    | {"55P03"}
+)
 
 # MySQL/MariaDB client and server errnos that describe a transient condition: 2002/2003 can't
 # connect, 2006/2013 server gone / lost connection, 1040 too many connections, 1205 lock wait
-# timeout, 1213 deadlock, 1053 server shutdown in progress, 1927 connection killed (MariaDB).
-_RETRYABLE_MYSQL_ERRNOS = frozenset({1040, 1053, 1205, 1213, 1927, 2002, 2003, 2006, 2013, 2055})
+# timeout, 1213 deadlock, 1053 server shutdown in progress, 1927 connection killed (MariaDB),
+# 1021 disk full, 1114 table full (a full volume or innodb_data_file_path's limit), 3024
+# max_statement_time exceeded (MySQL), 1969 max_statement_time exceeded (MariaDB).
+_RETRYABLE_MYSQL_ERRNOS = frozenset(
+    {1040, 1053, 1205, 1213, 1927, 2002, 2003, 2006, 2013, 2055, 1021, 1114, 1969, 3024}
+)
 
 
 def is_retryable_sqlstate(sqlstate: str | None) -> bool:
@@ -111,6 +121,14 @@ class TranslateError(BridgeError):
 
 class ApplyError(BridgeError):
     """The target database refused or failed a batch."""
+
+
+class SchemaDriftError(ConfigError):
+    """A target table no longer has the shape replication gave it: someone changed it by hand.
+
+    Stopping is the only safe move: re-creating a dropped column leaves it empty, and guessing
+    loses data silently. The batch is rolled back, so nothing past the last checkpoint is applied.
+    """
 
 
 class Interrupted(BridgeError):

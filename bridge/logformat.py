@@ -120,7 +120,9 @@ class JsonDisplay:
 
     def notice(self, message: str) -> None:
         st = self._status
-        self.emit("info", message, position=st.position if st is not None else None)
+        level = "warning" if message.startswith("warning: ") else "info"
+        text = message.removeprefix("warning: ")
+        self.emit(level, text, position=st.position if st is not None else None)
 
 
 def status_fields(st: Status) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from bridge.appliers.postgres import connect_target
 from bridge.errors import ApplyError, ConfigError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-HEAD = "0001"
+HEAD = "0002"
 """The newest revision; a test checks it against the scripts."""
 
 

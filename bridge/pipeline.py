@@ -14,6 +14,7 @@ checkpoint after a backoff; anything else stops the pipeline with its error. A s
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -32,7 +33,7 @@ from bridge.errors import (
     Interrupted,
     is_retryable_sqlstate,
 )
-from bridge.log.events import Begin, Commit, Event, Relation, TableName
+from bridge.log.events import Begin, Commit, Ddl, Event, Relation, TableName
 from bridge.positions import Lsn, Position
 from bridge.readers.postgres import PostgresReader
 from bridge.snapshot import postgres as pgsnapshot
@@ -41,6 +42,12 @@ from bridge.sourcewatch import SourceStats, SourceWatch
 from bridge.translate.types import TypePolicy
 
 log = logging.getLogger(__name__)
+
+
+WARNING = "warning: "
+"""The prefix of a notice that wants attention."""
+
+_PIPELINE_NAME = re.compile(r"[a-z0-9_]{1,54}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +78,18 @@ class Options:
     max_retained_wal: int | None = None
     """Warn past 80 % of this much WAL retained by the slot (bytes); None: the server's
     max_slot_wal_keep_size when set; 0: never."""
+    skip_ddl: tuple[str, ...] = ()
+    """Source positions of DDL statements not to apply (the user made the change by hand)."""
+
+    def __post_init__(self) -> None:
+        # It names the slot and publication dbbridge_NAME: PostgreSQL allows [a-z0-9_] in slot
+        # names, up to 63 characters.
+        if not _PIPELINE_NAME.fullmatch(self.name):
+            raise ConfigError(
+                f"pipeline name {self.name!r} is not usable: it names the replication slot"
+                f" dbbridge_{self.name}",
+                hint="use 1 to 54 lowercase letters, digits and underscores (--name)",
+            )
 
     @property
     def slot(self) -> str:
@@ -146,6 +165,8 @@ class Pipeline:
         self.on_status = on_status or (lambda _: None)
         self.on_copy = on_copy
         self.notice = on_notice or (lambda m: log.info("%s", m))
+        """Says what the pipeline does; a message that starts with WARNING wants attention
+        (shown even with --quiet, level "warning" in JSON logs)."""
         self.stop_event = threading.Event()
         self._last_report = 0.0
         self._received: Callable[[], str | None] = lambda: None
@@ -222,7 +243,7 @@ class Pipeline:
                 self.status.retries += 1
                 self.status.last_error = str(e)
                 self.status.last_error_at = time.time()
-                self.notice(f"transient fault, retrying in {delay:.1f} s: {e}")
+                self.notice(f"{WARNING}transient fault, retrying in {delay:.1f} s: {e}")
                 self.stop_event.wait(delay)
                 delay = min(delay * 2, 30.0)
             else:
@@ -343,6 +364,9 @@ class Pipeline:
                 )
             pgsnapshot.create_indexes(src, applier.conn, created)
             self.status.copied_rows = sum(counts.values())
+            # What was copied, for telling later source changes from target drift.
+            infos = {t: pgschema.table_info(src, t) for t in chosen}
+            applier.remember({t: dict.fromkeys(i.columns) for t, i in infos.items() if i})
             applier.mark_snapshot(reader.source, str(consistent), done=True)
 
         return copy
@@ -365,7 +389,7 @@ class Pipeline:
         batch_started = 0.0
         stop_deadline: float | None = None
         self._received = received
-        for ev in events:
+        for ev in self.skipping_ddl(events):
             if stop.is_set() and stop_deadline is None:
                 stop_deadline = time.monotonic() + opts.stop_grace
             if ev is None:
@@ -397,6 +421,23 @@ class Pipeline:
             if stop_deadline is not None and in_txn and time.monotonic() > stop_deadline:
                 break  # the open transaction is rolled back; it is redelivered on restart
         self._report(force=True)
+
+    def skipping_ddl(self, events: Iterator[Event | None]) -> Iterator[Event | None]:
+        """The events but the DDL statements --skip-ddl names, each said in a notice."""
+        skip = frozenset(self.options.skip_ddl)
+        if not skip:
+            return events
+
+        def without() -> Iterator[Event | None]:
+            for ev in events:
+                if type(ev) is Ddl and str(ev.position) in skip:
+                    self.notice(
+                        f"{WARNING}skipping the DDL at {ev.position} (--skip-ddl): {ev.text!r}"
+                    )
+                    continue
+                yield ev
+
+        return without()
 
     def _idle(self, reader: PostgresReader, applier: Applier) -> None:
         """Nothing arrived for a moment, between transactions: commit what the batch holds."""

@@ -24,6 +24,7 @@ from psycopg import sql
 
 from bridge import heartbeat, metadata, mysqlconn
 from bridge.appliers.postgres import PostgresApplier
+from bridge.errors import TranslateError
 from bridge.log.events import (
     Begin,
     Ddl,
@@ -42,6 +43,7 @@ from bridge.readers.mysqlschema import table_matcher
 from bridge.snapshot import mysql as mysnapshot
 from bridge.snapshot.mysql import SnapshotPositions
 from bridge.translate.ddl import translate_ddl
+from bridge.translate.statements import StatementError
 from bridge.translate.types import TypePolicy, pg_not_null, to_postgres
 
 if TYPE_CHECKING:
@@ -105,7 +107,9 @@ def run_from_mysql(p: Pipeline) -> None:
             events = reader.events(idle_timeout=0.02)
             # Statements of a STATEMENT/MIXED binlog get their PostgreSQL text.
             return with_translations(
-                _translated(events, positions, patterns or (), policy), reader, policy
+                _translated(p.skipping_ddl(events), positions, patterns or (), policy),
+                reader,
+                policy,
             )
 
         events = stream_from(start)
@@ -158,6 +162,8 @@ def _snapshot(p: Pipeline, applier: PostgresApplier) -> SnapshotPositions:
         stop=p.stop_event,
         policy=opts.policy,
     )
+    # What was copied, for telling later source changes from target drift.
+    applier.remember({t.name: dict.fromkeys(c.name for c in t.columns) for t in tables})
     return positions
 
 
@@ -249,9 +255,17 @@ def _translate_ddl(
     patterns: Sequence[str],
     policy: TypePolicy,
 ) -> Ddl | None:
-    tr = translate_ddl(
-        ev.text, source="mysql", target="postgres", policy=policy, position=str(ev.position)
-    )
+    try:
+        tr = translate_ddl(
+            ev.text, source="mysql", target="postgres", policy=policy, position=str(ev.position)
+        )
+    except StatementError:
+        raise
+    except TranslateError as e:
+        # Stop before it, with every transaction before it applied (pipeline_statements).
+        stop = StatementError(e.message, hint=e.hint, position=e.position, table=e.table)
+        stop.transaction_start = str(begin) if begin is not None else str(ev.position)
+        raise stop from e
     if tr.kind == "ignored" or not tr.statements:
         return None
     tables = [t if t.schema else TableName(ev.schema or "", t.name) for t in tr.tables]

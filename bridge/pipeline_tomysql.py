@@ -102,6 +102,9 @@ def _snapshot(
                 stop=p.stop_event,
             )
         p.status.copied_rows = sum(counts.values())
+        # What was copied, for telling later source changes from target drift.
+        infos = {t: pgschema.table_info(src, t) for t in chosen}
+        applier.remember({t: dict.fromkeys(i.columns) for t, i in infos.items() if i})
         applier.mark_snapshot(reader.source, str(consistent), done=True)
 
     return copy

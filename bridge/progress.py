@@ -90,5 +90,7 @@ class RunDisplay:
             self.console.print(line)
 
     def notice(self, message: str) -> None:
-        if not self.quiet:
+        if message.startswith("warning: "):  # bridge.pipeline.WARNING: shown even when quiet
+            self.console.print(f"[yellow]{message}[/yellow]")
+        elif not self.quiet:
             self.console.print(f"[dim]{message}[/dim]")

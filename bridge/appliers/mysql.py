@@ -43,7 +43,7 @@ from typing import Final, NamedTuple
 
 import pymysql
 
-from bridge.appliers import myadapt
+from bridge.appliers import myadapt, relations
 from bridge.appliers.base import Applier
 from bridge.appliers.changes import Op, Row, TableChanges
 from bridge.appliers.mytarget import (
@@ -193,6 +193,8 @@ class MysqlApplier(Applier):
         self._limit = limit
         self._budget = min(statement_bytes, limit)
         self._tables: dict[TableName, _Table] = {}
+        self._known: dict[TableName, relations.Known | None] = {}
+        """bridge.relations as this transaction sees it, per source table (None: no record)."""
         self._last: _Table | None = None
         self._last_name: TableName | None = None
         self._chunk: list[_Change] = []
@@ -273,19 +275,15 @@ class MysqlApplier(Applier):
             self.flush()
         name = self.schema_map(ev.relation)
         info = read_table(self.conn, name)
+        if info is None and self._known_columns(ev.relation) is not None:
+            raise relations.dropped_table(ev.relation, str(name))
         if info is None:
             raise ApplyError(
                 f"the target has no table {name} and no definition for it arrived",
                 hint="run with the snapshot, or create the table on the target",
                 table=str(name),
             )
-        missing = [c for c in ev.columns if c not in info.columns]
-        if missing:
-            raise ApplyError(
-                f"the target table {name} has no column {', '.join(missing)}",
-                hint="the target schema drifted from the source; add the columns on the target",
-                table=str(name),
-            )
+        relations.lost_columns(ev.relation, str(name), ev.columns, list(info.columns))
         adapt = myadapt.row_adapter(str(name), [info.columns[c] for c in ev.columns])
         changes, key = None, ev.key
         if key and set(key) == set(info.key) and all(k in ev.columns for k in key):
@@ -454,10 +452,14 @@ class MysqlApplier(Applier):
             self._unreported = self._commit_now()
 
     def _relation(self, ev: Relation) -> None:
-        """Make the target table match the source's relation: create it, or drop columns."""
+        """Make the target table follow the source's relation: create it, or drop the columns
+        the source dropped (never the target's own: see relations.py)."""
         name = self.schema_map(ev.relation)
         info = read_table(self.conn, name)
+        known = self._known_columns(ev.relation)
         if info is None:
+            if known is not None:
+                raise relations.dropped_table(ev.relation, str(name))
             if self.table_ddl is None:
                 raise ApplyError(
                     f"the target has no table {name} and no table definition hook is set",
@@ -467,25 +469,76 @@ class MysqlApplier(Applier):
             self._commit_before_ddl()
             for stmt in self.table_ddl(ev):
                 self._execute_ddl(stmt, ev)
+            record: relations.Known = {c.name: c.type.source_type for c in ev.columns}
         else:
-            wanted = {c.name for c in ev.columns}
-            added = [c.name for c in ev.columns if c.name not in info.columns]
-            if added:
+            todo = relations.plan(
+                ev.relation,
+                str(name),
+                known,
+                ev.columns,
+                dict.fromkeys(info.columns, ""),
+                same_type=False,
+            )
+            if todo.add:
                 raise ApplyError(
-                    f"the source added column(s) {', '.join(added)} to {ev.relation}, which the"
-                    f" target table {name} lacks",
+                    f"the source added column(s) {', '.join(c.name for c in todo.add)} to"
+                    f" {ev.relation}, which the target table {name} lacks",
                     hint="install DDL capture on the source (its ALTERs are then replayed), or"
                     " add the columns on the target and restart",
                     table=str(name),
                 )
-            dropped = [c for c in info.columns if c not in wanted]
-            if dropped:
+            if todo.drop:
                 self._commit_before_ddl()
-            for c in dropped:
+            for c in todo.drop:
                 self._execute_ddl(
                     f"ALTER TABLE {table_ident(name)} DROP COLUMN {quote_ident(c)}", ev
                 )
+            record = todo.record
+        if record != known:
+            self.remember({ev.relation: record})
         self._schema_changed(ev.relation)
+
+    # -- bridge.relations ----------------------------------------------------------------------
+
+    def _known_columns(self, table: TableName) -> relations.Known | None:
+        if table not in self._known:
+            try:
+                with self.conn.cursor() as cur:
+                    cur.execute(
+                        "SELECT columns FROM bridge.relations"
+                        " WHERE pipeline = %s AND table_schema = %s AND table_name = %s",
+                        (self.pipeline, table.schema, table.name),
+                    )
+                    row = cur.fetchone()
+            except pymysql.Error as e:
+                raise mysql_error(e, "reading bridge.relations") from e
+            self._known[table] = None if row is None else relations.loads(str(row[0]))
+        return self._known[table]
+
+    def remember(self, tables: dict[TableName, relations.Known]) -> None:
+        """Record the source columns replicated into each table, in the open transaction (the
+        snapshot records what it copied; a Relation message what it changed)."""
+        try:
+            with self.conn.cursor() as cur:
+                for table, known in tables.items():
+                    cur.execute(
+                        "INSERT INTO bridge.relations"
+                        " (pipeline, table_schema, table_name, columns) VALUES (%s, %s, %s, %s)"
+                        " ON DUPLICATE KEY UPDATE columns = VALUES(columns)",
+                        (self.pipeline, table.schema, table.name, relations.dumps(known)),
+                    )
+                    self._known[table] = known
+        except pymysql.Error as e:
+            raise mysql_error(e, "writing bridge.relations") from e
+
+    def _forget_known(self) -> None:
+        """A DDL event changed the target's tables: their next Relation sets a new baseline."""
+        try:
+            with self.conn.cursor() as cur:
+                cur.execute("DELETE FROM bridge.relations WHERE pipeline = %s", (self.pipeline,))
+        except pymysql.Error as e:
+            raise mysql_error(e, "writing bridge.relations") from e
+        self._known.clear()
 
     def _schema_changed(self, table: TableName | None) -> None:
         """Forget what is known of a table's shape (of every table when None)."""
@@ -534,6 +587,7 @@ class MysqlApplier(Applier):
             self._execute_ddl(f"USE {quote_ident(database)}", ev)
         for stmt in statements:
             self._execute_ddl(stmt, ev)
+        self._forget_known()
         self._schema_changed(None)
 
     # -- transactions --------------------------------------------------------------------------
@@ -602,6 +656,7 @@ class MysqlApplier(Applier):
         with contextlib.suppress(pymysql.Error):
             self.conn.rollback()
         self._chunk.clear()
+        self._known.clear()
         for t in self._tables.values():
             if t.changes is not None:
                 t.changes.ops.clear()

@@ -26,7 +26,7 @@ import psycopg
 from psycopg import sql
 
 from bridge import pgschema
-from bridge.appliers import pgadapt
+from bridge.appliers import pgadapt, relations
 from bridge.appliers.base import CHECKPOINT_COLUMNS, Applier, Checkpoint
 from bridge.appliers.changes import Row, TableChanges
 from bridge.appliers.pgstatement import execute_statement
@@ -139,6 +139,8 @@ class PostgresApplier(Applier):
         """The folded row events not yet written, kept to replay them in order if needed."""
         self._skip = False
         self._temps: set[str] = set()
+        self._known: dict[TableName, relations.Known | None] = {}
+        """bridge.relations as this transaction sees it, per source table (None: no record)."""
         self.statement_rows: Callable[[list[RowEvent]], None] = lambda _rows: None
         """Receives the row events a `Statement` caused on the target, in order."""
         self._set_checkpoint(load_checkpoint(self.conn, pipeline))
@@ -215,14 +217,7 @@ class PostgresApplier(Applier):
         if t is not None:
             self.flush()
         info = self._target_info(ev.relation)
-        missing = [c for c in ev.columns if c not in info.columns]
-        if missing:
-            raise ApplyError(
-                f"the target table {ev.relation} has no column {', '.join(missing)}",
-                hint="the target schema drifted from the source; add the columns on the target"
-                " or let the pipeline recreate the table",
-                table=str(ev.relation),
-            )
+        relations.lost_columns(ev.relation, str(ev.relation), ev.columns, info.columns)
         changes = None
         key = ev.key
         if key and set(key) == set(info.key) and all(k in ev.columns for k in key):
@@ -240,6 +235,8 @@ class PostgresApplier(Applier):
 
     def _target_info(self, name: TableName) -> TableInfo:
         info = pgschema.table_info(self.conn, name)
+        if info is None and self._known_columns(name) is not None:
+            raise relations.dropped_table(name, str(name))
         if info is None:
             raise ApplyError(
                 f"the target has no table {name} and no definition for it arrived",
@@ -430,46 +427,83 @@ class PostgresApplier(Applier):
     # -- schema ------------------------------------------------------------------------------
 
     def _relation(self, ev: Relation) -> None:
-        """Make the target table match the source's relation: create it, or add/drop/retype."""
+        """Make the target table follow the source's relation: create it, or add, drop and
+        retype the columns the source changed (never the target's own: see relations.py)."""
         info = pgschema.table_info(self.conn, ev.relation)
         ident = sql.Identifier(ev.relation.schema, ev.relation.name)
+        known = self._known_columns(ev.relation)
         if info is None:
+            if known is not None:
+                raise relations.dropped_table(ev.relation, str(ev.relation))
             statements = self.table_ddl(ev) if self.table_ddl else pgschema.relation_ddl(ev)
             for stmt in statements:
                 self._execute_ddl(stmt, ev)
+            record: relations.Known = {c.name: c.type.source_type for c in ev.columns}
         else:
-            current = dict(zip(info.columns, info.types, strict=True))
-            wanted = {c.name: c for c in ev.columns}
-            for c in ev.columns:
-                if c.name not in current:
-                    self._execute_ddl(
-                        sql.SQL("ALTER TABLE {} ADD COLUMN {} {}").format(
-                            ident, sql.Identifier(c.name), sql.SQL(self.column_type(c))
-                        ),
-                        ev,
-                    )
-                elif self.retype_on_relation and _bare(current[c.name]) != _bare(
-                    c.type.source_type
-                ):
-                    self._execute_ddl(
-                        sql.SQL("ALTER TABLE {} ALTER COLUMN {} TYPE {} USING {}::{}").format(
-                            ident,
-                            sql.Identifier(c.name),
-                            sql.SQL(c.type.source_type),
-                            sql.Identifier(c.name),
-                            sql.SQL(c.type.source_type),
-                        ),
-                        ev,
-                    )
-            for name in current:
-                if name not in wanted:
-                    self._execute_ddl(
-                        sql.SQL("ALTER TABLE {} DROP COLUMN {}").format(
-                            ident, sql.Identifier(name)
-                        ),
-                        ev,
-                    )
+            todo = relations.plan(
+                ev.relation,
+                str(ev.relation),
+                known,
+                ev.columns,
+                dict(zip(info.columns, info.types, strict=True)),
+                same_type=self.retype_on_relation,
+            )
+            for c in todo.add:
+                self._execute_ddl(
+                    sql.SQL("ALTER TABLE {} ADD COLUMN {} {}").format(
+                        ident, sql.Identifier(c.name), sql.SQL(self.column_type(c))
+                    ),
+                    ev,
+                )
+            for c in todo.retype:
+                self._execute_ddl(
+                    sql.SQL("ALTER TABLE {} ALTER COLUMN {} TYPE {} USING {}::{}").format(
+                        ident,
+                        sql.Identifier(c.name),
+                        sql.SQL(c.type.source_type),
+                        sql.Identifier(c.name),
+                        sql.SQL(c.type.source_type),
+                    ),
+                    ev,
+                )
+            for name in todo.drop:
+                self._execute_ddl(
+                    sql.SQL("ALTER TABLE {} DROP COLUMN {}").format(ident, sql.Identifier(name)),
+                    ev,
+                )
+            record = todo.record
+        if record != known:
+            self.remember({ev.relation: record})
         self._schema_changed(ev.relation)
+
+    # -- bridge.relations ----------------------------------------------------------------------
+
+    def _known_columns(self, name: TableName) -> relations.Known | None:
+        if name not in self._known:
+            row = self.conn.execute(
+                "SELECT columns FROM bridge.relations"
+                " WHERE pipeline = %s AND table_schema = %s AND table_name = %s",
+                (self.pipeline, name.schema, name.name),
+            ).fetchone()
+            self._known[name] = None if row is None else relations.loads(str(row[0]))
+        return self._known[name]
+
+    def remember(self, tables: dict[TableName, relations.Known]) -> None:
+        """Record the source columns replicated into each table, in the open transaction (the
+        snapshot records what it copied; a Relation message what it changed)."""
+        for name, known in tables.items():
+            self.conn.execute(
+                "INSERT INTO bridge.relations (pipeline, table_schema, table_name, columns)"
+                " VALUES (%s, %s, %s, %s) ON CONFLICT (pipeline, table_schema, table_name)"
+                " DO UPDATE SET columns = excluded.columns",
+                (self.pipeline, name.schema, name.name, relations.dumps(known)),
+            )
+            self._known[name] = known
+
+    def _forget_known(self) -> None:
+        """A DDL event changed the target's tables: their next Relation sets a new baseline."""
+        self.conn.execute("DELETE FROM bridge.relations WHERE pipeline = %s", (self.pipeline,))
+        self._known.clear()
 
     def _schema_changed(self, table: TableName | None) -> None:
         """Forget what is known of a target table's shape (of every table when None)."""
@@ -533,6 +567,7 @@ class PostgresApplier(Applier):
             ) from e
         if ev.schema:
             self.conn.execute("SET LOCAL search_path TO DEFAULT")
+        self._forget_known()
         self._schema_changed(None)
 
     # -- transactions --------------------------------------------------------------------------
@@ -610,6 +645,7 @@ class PostgresApplier(Applier):
             self.conn.rollback()
         self._chunk.clear()
         self._temps.clear()
+        self._known.clear()
         for t in self._tables.values():
             if t.changes is not None:
                 t.changes.ops.clear()
@@ -629,16 +665,21 @@ class PostgresApplier(Applier):
         sqlstate = e.sqlstate
         message = e.diag.message_primary or str(e).strip()
         retryable = is_retryable_sqlstate(sqlstate) or isinstance(e, psycopg.OperationalError)
+        if sqlstate == "53100":
+            message = f"the target's disk is full ({message}): free space or grow the volume"
+        hint = None
+        if not retryable:
+            hint = "the target refused the change; see the message above"
+            if sqlstate and sqlstate[:2] in {"23", "42"}:  # constraints; undefined objects
+                hint = (
+                    "the target table differs from the source (changed by hand?): make it match"
+                    " the source, then restart; nothing past the last checkpoint was applied"
+                )
         return ApplyError(
             f"the target failed {doing}: {message}",
-            hint=None if retryable else "the target refused the change; see the message above",
+            hint=hint,
             position=str(ev.position) if ev is not None else None,
             table=str(getattr(ev, "relation", "")) or None,
             sqlstate=sqlstate,
             retryable=retryable,
         )
-
-
-def _bare(type_name: str) -> str:
-    """A type name without its schema qualification and quotes, for comparing declarations."""
-    return type_name.rsplit(".", 1)[-1].replace('"', "")

@@ -222,7 +222,10 @@ def _to_postgres(job: Job, form: tuple[str, str | None]) -> None:
     tree = job.parse()
     handler = ddl_to_postgres.STATEMENTS.get(type(tree))
     if handler is None:
-        job.fail(f"sqlglot reads it as {type(tree).__name__}, which is not supported")
+        job.fail(
+            f"the translator does not support this statement (sqlglot parses it as"
+            f" {type(tree).__name__})",
+        )
     handler(job, tree)
 
 

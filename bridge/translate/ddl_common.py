@@ -68,6 +68,13 @@ def _quiet_sqlglot() -> Iterator[None]:
         logger.removeFilter(quiet)
 
 
+BY_HAND = (
+    "make the same change on the target by hand, then run again with --skip-ddl POSITION (the"
+    " position above) to go past exactly this statement"
+)
+"""How a user gets past a statement the translator refuses, without skipping it silently."""
+
+
 def shorten(sql: str, limit: int = 80) -> str:
     """One line of at most `limit` characters, for messages."""
     one = " ".join(sql.split())
@@ -100,7 +107,9 @@ class Job:
             self.fail(f"expected one statement, found {len(trees)}")
         tree = trees[0]
         if not isinstance(tree, exp.Expression):
-            self.fail(f"sqlglot reads it as {type(tree).__name__}")
+            self.fail(
+                f"the translator does not support it (sqlglot parses it as {type(tree).__name__})"
+            )
         return tree
 
     def fail(self, reason: str, *, hint: str | None = None) -> NoReturn:
@@ -110,7 +119,7 @@ class Job:
         """The TranslateError for this statement: what, where, and how to fix it."""
         return TranslateError(
             f"cannot translate {shorten(self.sql)!r}: {reason}",
-            hint=hint,
+            hint=hint or BY_HAND,
             position=self.position,
             table=_display(self.tables[0]) if self.tables else None,
         )

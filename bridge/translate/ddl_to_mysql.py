@@ -407,5 +407,8 @@ def translate(job: Job) -> None:
     tree = job.parse()
     handler = STATEMENTS.get(type(tree))
     if handler is None:
-        job.fail(f"sqlglot reads it as {type(tree).__name__}, which is not supported")
+        job.fail(
+            f"the translator does not support this statement (sqlglot parses it as"
+            f" {type(tree).__name__})",
+        )
     handler(job, tree)

@@ -58,7 +58,10 @@ def test_faults_with_progress_between_are_separate_runs() -> None:
     assert p.runs == 4
     assert p.status.retries == 3
     # …each with the backoff from its start, not one that kept doubling
-    assert [n.split(":")[0] for n in p.notices] == ["transient fault, retrying in 0.5 s"] * 3
+    assert [n.split(":")[1].strip() for n in p.notices] == [
+        "transient fault, retrying in 0.5 s"
+    ] * 3
+    assert all(n.startswith("warning: ") for n in p.notices)  # shown even with --quiet
 
 
 def test_a_run_of_faults_gives_up_after_retry_for() -> None:
