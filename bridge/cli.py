@@ -423,6 +423,7 @@ def status(target: str, source: str | None, name: str | None, as_json: bool) -> 
                         "needed_binlog_files": list(p.needed_files) if source else None,
                         "transactions": p.checkpoint.transactions,
                         "changes": p.checkpoint.changes,
+                        **_stats_json(p),
                     }
                     for p in found
                 ],
@@ -444,6 +445,10 @@ def status(target: str, source: str | None, name: str | None, as_json: bool) -> 
         "applied",
         "txns",
         "changes",
+        "rows/s",
+        "batch",
+        "retries",
+        "last error",
     )
     for p in found:
         retained = "" if p.retained_bytes is None else f"{p.retained_bytes} B WAL"
@@ -462,11 +467,40 @@ def status(target: str, source: str | None, name: str | None, as_json: bool) -> 
             f"{p.idle_seconds:.1f} s ago",
             str(p.checkpoint.transactions),
             str(p.checkpoint.changes),
+            *_stats_cells(p),
         )
     console = Console(soft_wrap=True)
     if not console.is_terminal:
         console = Console(soft_wrap=True, width=200)  # a pipe or a file: never cut a position
     console.print(table)
+
+
+def _stats_cells(p: command.PipelineStatus) -> tuple[str, str, str, str]:
+    s = p.stats
+    if s is None:
+        return "", "", "", ""
+    error = ""
+    if s.last_error:
+        at = "" if s.last_error_at is None else f" ({s.last_error_at:%Y-%m-%d %H:%M:%S} UTC)"
+        error = f"{s.last_error}{at}"
+    return (
+        "" if s.rows_per_second is None else f"{s.rows_per_second:,.0f}",
+        "" if s.batch_rows is None else f"{s.batch_rows:,.0f}",
+        str(s.retries),
+        error,
+    )
+
+
+def _stats_json(p: command.PipelineStatus) -> dict[str, Any]:
+    s = p.stats
+    return {
+        "rows_per_second": None if s is None else s.rows_per_second,
+        "batch_rows": None if s is None else s.batch_rows,
+        "retries": None if s is None else s.retries,
+        "last_error": None if s is None else s.last_error,
+        "last_error_at": None if s is None else _iso(s.last_error_at),
+        "stats_age_seconds": p.stats_age_seconds,
+    }
 
 
 def _iso(value: dt.datetime | None) -> str | None:

@@ -12,11 +12,10 @@ import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, cast
+from typing import TYPE_CHECKING, Literal
 
 from bridge import metadata
 from bridge.appliers.base import Checkpoint
-from bridge.appliers.postgres import connect_target, list_checkpoints
 from bridge.dsn import Dsn, parse_dsn, redact
 from bridge.errors import ConfigError
 from bridge.local import servers
@@ -28,6 +27,7 @@ from bridge.readers.postgres import PostgresReader, connect_source
 from bridge.translate.types import TypePolicy
 
 if TYPE_CHECKING:
+    from bridge.pipestats import PipelineStats
     from bridge.sourcewatch import SourceStats
     from bridge.translate.ddl import Translation
 
@@ -155,24 +155,22 @@ class PipelineStatus:
     """With --source, PostgreSQL: the slot's wal_status (reserved, extended, unreserved, lost)."""
     needed_files: tuple[str, ...] = ()
     """With --source, MySQL: the binlog files the pipeline still needs (empty: they are gone)."""
+    stats: PipelineStats | None = None
+    """What the running pipeline last wrote: rate, batch size, retries, last error."""
+    stats_age_seconds: float | None = None
+    """How old `stats` is."""
 
 
 def status(
     target: str, *, source: str | None = None, name: str | None = None
 ) -> list[PipelineStatus]:
+    from bridge.pipestats import read_target  # noqa: PLC0415
+
     tgt = parse_dsn(target, role="--target")
-    with connect_target(tgt.url, autocommit=True) as conn:
-        if metadata.current_revision(conn) is None:
-            return []
-        found = list_checkpoints(conn)
-        beats = {
-            str(p): (cast("dt.datetime", s), cast("dt.datetime", a))
-            for p, s, a in conn.execute(
-                "SELECT pipeline, source_time, applied_at FROM bridge.heartbeats"
-            ).fetchall()
-        }
-        row = conn.execute("SELECT now()").fetchone()
-        now = cast("dt.datetime", row[0] if row else None)
+    view = read_target(tgt.url)
+    if view is None:
+        return []
+    found, beats, now = view.checkpoints, view.heartbeats, view.now
     if name is not None:
         found = [c for c in found if c.pipeline == name]
     stats = _source_stats(parse_dsn(source, role="--source"), found) if source else {}
@@ -204,6 +202,12 @@ def status(
                 retained_bytes=None if st is None else st.retained_bytes,
                 wal_status=None if st is None else st.wal_status,
                 needed_files=() if st is None else st.needed_files,
+                stats=view.stats.get(c.pipeline),
+                stats_age_seconds=(
+                    max(0.0, (now - view.stats[c.pipeline].updated_at).total_seconds())
+                    if c.pipeline in view.stats
+                    else None
+                ),
             )
         )
     return out

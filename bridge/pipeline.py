@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import psycopg
 import pymysql
 
-from bridge import heartbeat, metadata, mysqlconn, pgschema
+from bridge import heartbeat, metadata, mysqlconn, pgschema, pipestats
 from bridge.appliers.base import Applier
 from bridge.appliers.postgres import PostgresApplier
 from bridge.dsn import Dsn
@@ -172,6 +172,9 @@ class Pipeline:
         self._received: Callable[[], str | None] = lambda: None
         self.on_batch: Callable[[int], None] = lambda _rows: None
         """Called with the row changes of each target commit (the metrics' histogram)."""
+        self._stats_at = time.monotonic()
+        self._stats_rows = 0
+        self._stats_batches = 0
         self.watch = SourceWatch(
             source,
             pipeline=options.name,
@@ -195,8 +198,12 @@ class Pipeline:
         self.watch.start()
         try:
             self._run_retrying()
-        except BaseException:
+        except BaseException as e:
             self.status.phase = "failed"
+            if isinstance(e, Exception):
+                st = self.status
+                st.last_error, st.last_error_at = str(e), time.time()
+                pipestats.record_failure(self.target.url, self.options.name, self._stats())
             raise
         finally:
             self.watch.close()
@@ -454,6 +461,10 @@ class Pipeline:
             heartbeat.record_on_target(applier, self.options.name, beat)
             applier.heartbeat = None
         rows = applier.batch_changes
+        self._stats_rows += rows
+        self._stats_batches += 1
+        if time.monotonic() - self._stats_at >= pipestats.INTERVAL:
+            pipestats.record_on_target(applier, self.options.name, self._stats())
         last = applier.commit()
         if last is None:
             return
@@ -470,6 +481,16 @@ class Pipeline:
             st.heartbeat_time = beat.timestamp()
         self.on_batch(rows)
         self._report()
+
+    def _stats(self) -> tuple[float | None, float | None, int, str | None, float | None]:
+        """The stats row's values (bridge.pipestats) since the last write, which resets them."""
+        now = time.monotonic()
+        elapsed = now - self._stats_at
+        rate = self._stats_rows / elapsed if elapsed > 0 else None
+        batch = self._stats_rows / self._stats_batches if self._stats_batches else None
+        self._stats_at, self._stats_rows, self._stats_batches = now, 0, 0
+        st = self.status
+        return rate, batch, st.retries, st.last_error, st.last_error_at
 
     def _report(self, *, force: bool = False) -> None:
         now = time.monotonic()

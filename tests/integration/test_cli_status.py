@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 
 import psycopg
 import pytest
 
-from bridge import metadata
+from bridge import metadata, pipestats
 from bridge.local.servers import LocalServer
 from tests.integration.pgpair import MARKER, dbbridge, execute, fresh_db, pipeline_thread, sync
 
@@ -45,7 +46,7 @@ def test_init_creates_then_finds_the_metadata_schema(pair: tuple[str, str]) -> N
             "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables"
             " WHERE schemaname = 'bridge'"
         ).fetchone()
-    assert tables == ("alembic_version,checkpoints,heartbeats,relations",)
+    assert tables == ("alembic_version,checkpoints,heartbeats,pipeline_stats,relations",)
 
 
 def test_status_shows_each_pipeline_with_position_and_lag(pair: tuple[str, str]) -> None:
@@ -84,3 +85,40 @@ def test_status_of_a_target_without_pipelines(pair: tuple[str, str]) -> None:
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert out.strip() == "no pipelines on this target"
+
+
+def test_status_shows_rate_retries_and_the_last_error(pair: tuple[str, str]) -> None:
+    """The running pipeline's own figures (bridge.pipeline_stats): a dropped target connection
+    is retried, and `status` shows the retry and its error with the rate and batch size."""
+    source, target = pair
+    execute(source, "CREATE TABLE t (id int PRIMARY KEY)")
+    with pipeline_thread(source, target, name="busy") as running:
+        sync(source, target, running=running)
+        execute(source, "INSERT INTO t SELECT generate_series(1, 3000)")
+        sync(source, target, running=running)
+        # A dropped connection: the applier's backend is terminated on the target.
+        execute(
+            target,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND application_name = 'dbbridge'",
+        )
+        execute(source, "INSERT INTO t SELECT generate_series(3001, 6000)")
+        sync(source, target, timeout=90, running=running)
+        assert running.pipeline.status.retries >= 1
+        time.sleep(pipestats.INTERVAL)
+        execute(source, "INSERT INTO t VALUES (6001)")
+        sync(source, target, running=running)  # a commit past the interval writes the stats
+        proc = dbbridge("status", "--target", target, "--json")
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    (row,) = json.loads(out)
+    assert row["retries"] >= 1
+    assert "terminating connection due to administrator command" in row["last_error"]
+    assert row["last_error_at"] is not None
+    assert row["rows_per_second"] > 0
+    assert row["batch_rows"] > 0
+    assert 0 <= row["stats_age_seconds"] < 60
+    text = dbbridge("status", "--target", target)
+    out, _ = text.communicate(timeout=60)
+    assert "terminating connection" in " ".join(out.split())

@@ -209,6 +209,7 @@ def test_metadata_migrations_on_mariadb(target: Target) -> None:
                 "alembic_version",
                 "checkpoints",
                 "heartbeats",
+                "pipeline_stats",
                 "relations",
             }
             cur.execute(

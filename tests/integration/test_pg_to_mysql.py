@@ -5,6 +5,7 @@ Every comparison is a normalized value-by-value comparison of both sides (pgmysq
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterator
 
@@ -24,6 +25,7 @@ from tests.integration.pgmysql import assert_same, sync_to_mysql
 from tests.integration.pgpair import (
     MARKER,
     bridge_run,
+    dbbridge,
     execute,
     fresh_db,
     kill_9_repeatedly,
@@ -272,3 +274,23 @@ def test_interval_and_unsupported_types_as_text_by_policy(pg_to_mysql: tuple[str
 def test_mysql_to_mysql_is_refused() -> None:
     with pytest.raises(ConfigError, match="MySQL/MariaDB -> MySQL/MariaDB"):
         Pipeline(parse_dsn("mysql://u@h/a"), parse_dsn("mysql://u@h/b"), Options())
+
+
+def test_status_reads_a_mariadb_target(pg_to_mysql: tuple[str, str]) -> None:
+    source, target = pg_to_mysql
+    execute(source, MARKER, "CREATE TABLE s (id int PRIMARY KEY)")
+    with bridge_run(source, target, "shown"):
+        sync_to_mysql(source, target)
+        execute(source, "INSERT INTO s VALUES (1), (2)")
+        sync_to_mysql(source, target)
+    proc = dbbridge("status", "--target", target, "--source", source, "--json")
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    (row,) = [r for r in json.loads(out) if r["pipeline"] == "shown"]
+    assert row["phase"] == "streaming"
+    assert row["source_engine"] == "postgres"
+    assert my_query(target, "SELECT position FROM bridge.checkpoints WHERE pipeline = 'shown'") == [
+        (row["position"],)
+    ]
+    assert row["behind_bytes"] >= 0
+    assert row["changes"] >= 2

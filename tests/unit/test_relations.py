@@ -47,7 +47,7 @@ def test_without_a_record_only_shared_columns_are_known() -> None:
 
 
 def test_retypes_follow_the_source_declaration_not_the_targets() -> None:
-    known = {"id": "integer", "v": "integer"}
+    known: dict[str, str | None] = {"id": "integer", "v": "integer"}
     target = {"id": "integer", "v": "bigint"}  # widened by hand on the target: left alone
     assert plan(T, "app.t", known, cols(id="integer", v="integer"), target).retype == []
     changed = plan(T, "app.t", known, cols(id="integer", v="numeric"), target)

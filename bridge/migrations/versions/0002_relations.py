@@ -1,7 +1,9 @@
-"""Relations: the columns each pipeline last replicated per source table.
+"""Relations and pipeline stats.
 
-They tell a source schema change from a target table changed by hand (bridge/appliers/
-relations.py). Written in the same target transaction as the rows they describe.
+`relations`: the columns each pipeline last replicated per source table; they tell a source
+schema change from a target table changed by hand (bridge/appliers/relations.py), written in the
+same target transaction as the rows they describe. `pipeline_stats`: a running pipeline's rate,
+batch size, retries and last error, for `dbbridge status` (bridge/pipestats.py).
 
 Revision ID: 0002
 Revises: 0001
@@ -12,6 +14,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import mysql
+
+# MySQL/MariaDB have no time zone type: DATETIME(6) holding UTC (the applier's session is UTC).
+_UTC_TIME = sa.DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 
 revision = "0002"
 down_revision = "0001"
@@ -29,7 +35,19 @@ def upgrade() -> None:
         sa.Column("columns", sa.Text, nullable=False),
         schema="bridge",
     )
+    op.create_table(
+        "pipeline_stats",
+        sa.Column("pipeline", sa.String(200), primary_key=True),
+        sa.Column("updated_at", _UTC_TIME, nullable=False),
+        sa.Column("rows_per_second", sa.Float),
+        sa.Column("batch_rows", sa.Float),
+        sa.Column("retries", sa.BigInteger, nullable=False, server_default="0"),
+        sa.Column("last_error", sa.Text),
+        sa.Column("last_error_at", _UTC_TIME),
+        schema="bridge",
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("pipeline_stats", schema="bridge")
     op.drop_table("relations", schema="bridge")
