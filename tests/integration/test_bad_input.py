@@ -177,6 +177,57 @@ def test_a_readable_config_file_with_a_password_is_warned_about(
     ) in err
 
 
+# -- DSNs, passwords, table patterns ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "case", ["malformed-source", "wrong-source-password", "wrong-target-password", "no-table"]
+)
+def test_bad_connection_input_exits_2_names_the_fix_and_touches_nothing(
+    pg13_to_17: tuple[str, str], case: str
+) -> None:
+    source, target = pg13_to_17
+    execute(source, "CREATE TABLE a (id int PRIMARY KEY)", "INSERT INTO a VALUES (1)")
+    src_pw = source.split(":")[2].split("@")[0]
+    tgt_pw = target.split(":")[2].split("@")[0]
+    args = {"source": source, "target": target, "tables": "public.*"}
+    expected = {
+        "malformed-source": "dbbridge: error: malformed --source 'postgresql//nowhere': unknown"
+        " scheme '' (use postgresql://user:password@host:port/db or"
+        " mysql://user:password@host:port/db)",
+        "wrong-source-password": "dbbridge: error: the source refused the login: connection"
+        ' failed: connection to server at "127.0.0.1", port {port} failed: FATAL: password'
+        ' authentication failed for user "postgres" (check the user and password in the DSN'
+        " and the server's pg_hba.conf)",
+        "wrong-target-password": "dbbridge: error: the target refused the login: connection"
+        ' failed: connection to server at "127.0.0.1", port {port} failed: FATAL: password'
+        ' authentication failed for user "postgres" (check the user and password in the'
+        " --target DSN)",
+        "no-table": "dbbridge: error: --tables public.nosuch* matches no table on the source"
+        " (check the spelling; patterns are SCHEMA.TABLE with * and ? wildcards)",
+    }[case]
+    if case == "malformed-source":
+        args["source"] = "postgresql//nowhere"
+    elif case == "wrong-source-password":
+        args["source"] = source.replace(f":{src_pw}@", ":not-the-password@")
+        expected = expected.format(port=source.split(":")[3].split("/")[0])
+    elif case == "wrong-target-password":
+        args["target"] = target.replace(f":{tgt_pw}@", ":not-the-password@")
+        expected = expected.format(port=target.split(":")[3].split("/")[0])
+    else:
+        args["tables"] = "public.nosuch*"
+    code, err = _fails("run", "--source", args["source"], "--target", args["target"],
+                       "--tables", args["tables"], "--name", "bad", "-q")  # fmt: skip
+    assert code == 2, err
+    assert _error_line(err) == expected
+    assert "not-the-password" not in err
+    assert src_pw not in err
+    assert tgt_pw not in err
+    assert _checkpoint(target, "bad") is None
+    with psycopg.connect(target) as conn:
+        assert conn.execute("SELECT to_regclass('public.a')").fetchone() == (None,)
+
+
 # -- a target changed by hand ------------------------------------------------------------------
 
 
@@ -325,6 +376,37 @@ def test_an_untranslatable_ddl_stops_after_the_transactions_before_it(
             run.stderr.split()
         )
         assert table_rows(target, f'"{db}".t') == ["(1,1,)", "(2,2,)", "(3,3,)"]
+
+
+def test_an_unsupported_column_type_mid_stream_stops_until_a_policy_allows_it(
+    mariadb_server: LocalServer, pg17_server: LocalServer
+) -> None:
+    with fresh_mysql_db(mariadb_server, "src") as source, fresh_db(pg17_server, "tgt") as target:
+        my_execute(source, "CREATE TABLE t (id int PRIMARY KEY, v int)")
+        with bridge_run(source, target, "geo"):
+            sync_mysql(source, target)
+        db = source.rsplit("/", 1)[1]
+        my_transaction(source, ["INSERT INTO t VALUES (1, 1)"])
+        my_execute(source, "ALTER TABLE t ADD COLUMN g GEOMETRY")
+        my_transaction(source, ["INSERT INTO t VALUES (2, 2, ST_GeomFromText('POINT(1 2)'))"])
+        args = ("run", "--source", source, "--target", target, "--name", "geo", "-q")
+        code, err = _fails(*args)
+        assert code == 2, err
+        line = _error_line(err)
+        assert line.startswith(
+            "dbbridge: error: cannot translate 'ALTER TABLE t ADD COLUMN g GEOMETRY': column 'g':"
+            " type 'geometry' has no PostgreSQL type, at position "
+        ), line
+        assert line.endswith("(to accept it, set TypePolicy(unsupported='text') or pass"
+                             " --unsupported text)"), line  # fmt: skip
+        assert table_rows(target, f'"{db}".t') == ["(1,1)"]
+        # The opt-in the message names: the column becomes text, the rows follow.
+        with bridge_run(source, target, "geo", "--unsupported", "text"):
+            sync_mysql(source, target)
+        rows = table_rows(target, f'"{db}".t')
+        assert rows[0] == "(1,1,)"
+        assert rows[1].startswith("(2,2,")
+        assert len(rows) == 2
 
 
 # -- a full disk and a slow target: retried, nothing lost ---------------------------------------
