@@ -27,6 +27,8 @@ from tests.integration.crossengine import (
     wait_streaming,
 )
 from tests.integration.mypair import execute as my_execute
+from tests.integration.mypair import query as my_query
+from tests.integration.pgmysql import sync_to_mysql
 from tests.integration.pgpair import (
     MARKER,
     assert_same,
@@ -520,3 +522,31 @@ def test_a_slow_target_that_cancels_statements_is_retried(pg13_to_17: tuple[str,
         proc.terminate()
         proc.wait(60)
     assert proc.returncode == 0, "".join(lines)
+
+
+def test_a_column_dropped_on_a_mariadb_target_stops_with_exit_2(
+    pg17_server: LocalServer, mariadb_server: LocalServer
+) -> None:
+    with fresh_db(pg17_server, "src") as source, fresh_mysql_db(mariadb_server, "tgt") as target:
+        execute(source, MARKER, "CREATE TABLE t (id int PRIMARY KEY, v int, w text)")
+        execute(source, "INSERT INTO t VALUES (1, 1, 'a')")
+        with bridge_run(source, target, "mydrift"):
+            sync_to_mysql(source, target)
+        my_execute(target, "ALTER TABLE t DROP COLUMN w")
+        execute(source, "INSERT INTO t VALUES (2, 2, 'b')")
+        before = my_query(
+            target, "SELECT position FROM bridge.checkpoints WHERE pipeline = 'mydrift'"
+        )
+        code, err = _fails("run", "--source", source, "--target", target, "--name", "mydrift", "-q")
+        assert code == 2, err
+        db = target.rsplit("/", 1)[1]
+        assert _error_line(err).startswith(
+            f"dbbridge: error: the target table {db}.t has lost column(s) w, which were"
+            " replicated from public.t and which the source still has: the target was changed"
+            " by hand"
+        ), err
+        assert (
+            my_query(target, "SELECT position FROM bridge.checkpoints WHERE pipeline = 'mydrift'")
+            == before
+        )
+        assert my_query(target, "SELECT id, v FROM t ORDER BY id") == [(1, 1)]
