@@ -42,6 +42,15 @@ class TableInfo:
     """'d' default (primary key), 'f' full, 'i' index, 'n' nothing."""
     identity_key: tuple[str, ...]
     """Replica identity columns: the primary key, the identity index, or every column (full)."""
+    partitioned: bool = False
+    """A partitioned table: its rows are in its partitions (read it without ONLY)."""
+
+    @property
+    def select_from(self) -> sql.Composable:
+        """`ONLY t` for an ordinary table (inheritance children are tables of their own), `t` for
+        a partitioned one, whose own heap is empty."""
+        ident = sql.Identifier(self.name.schema, self.name.name)
+        return ident if self.partitioned else sql.SQL("ONLY {}").format(ident)
 
 
 def parse_patterns(patterns: Sequence[str]) -> list[tuple[str, str]]:
@@ -90,14 +99,14 @@ def list_tables(conn: Conn, patterns: Sequence[str] = ()) -> list[TableName]:
 def table_info(conn: Conn, table: TableName) -> TableInfo | None:
     """Columns, key and replica identity of `table`, or None when it does not exist."""
     row = conn.execute(
-        "SELECT c.oid::int8, c.relreplident::text FROM pg_class c"
+        "SELECT c.oid::int8, c.relreplident::text, c.relkind = 'p' FROM pg_class c"
         " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = %s"
         " AND c.relkind IN ('r', 'p')",
         (table.schema, table.name),
     ).fetchone()
     if row is None:
         return None
-    oid, ident = int(str(row[0])), str(row[1])
+    oid, ident, partitioned = int(str(row[0])), str(row[1]), bool(row[2])
     cols = conn.execute(
         "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a"
         " WHERE a.attrelid = %s AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''"
@@ -121,6 +130,7 @@ def table_info(conn: Conn, table: TableName) -> TableInfo | None:
         key,
         ident,
         identity,
+        partitioned,
     )
 
 

@@ -237,9 +237,11 @@ def _copy_one(
         fetch = src.cursor()
         for oid in {0, *oids, *(catalog.type_info(o).base_oid for o in oids)}:
             fetch.adapters.register_loader(oid, _RawText)
+        info = pgschema.table_info(src, table)
+        source = info.select_from if info else sql.Identifier(table.schema, table.name)
         src.execute(
-            sql.SQL("DECLARE bridge_copy NO SCROLL CURSOR FOR SELECT {} FROM ONLY {}").format(
-                select, sql.Identifier(table.schema, table.name)
+            sql.SQL("DECLARE bridge_copy NO SCROLL CURSOR FOR SELECT {} FROM {}").format(
+                select, source
             )
         )
 

@@ -75,6 +75,13 @@ class Catalog:
         self._infos: dict[int, TypeInfo] = {}
         self._formats: dict[tuple[int, int], str] = {}
 
+    def is_partition(self, relid: int) -> bool:
+        """Whether a table is a partition (a dropped one counts as not)."""
+        row = self.conn.execute(
+            "SELECT relispartition FROM pg_class WHERE oid = %s", (relid,)
+        ).fetchone()
+        return bool(row and row[0])
+
     def type_info(self, oid: int) -> TypeInfo:
         if oid not in self._infos:
             row = self.conn.execute(

@@ -47,6 +47,7 @@ from bridge.log.values import ABSENT, UNCHANGED, Value
 from bridge.positions import Lsn
 from bridge.readers import pgoutput as po
 from bridge.readers.pgcatalog import Catalog
+from bridge.readers.pgpublication import DDL_LOG, ensure_publication
 from bridge.readers.pgtypes import TextDecoder
 from bridge.readers.spill import DEFAULT_MEMORY_EVENTS, SpillBuffer
 
@@ -56,8 +57,6 @@ SESSION_OPTIONS = (
     "-c DateStyle=ISO -c IntervalStyle=postgres -c TimeZone=UTC -c extra_float_digits=3"
     " -c bytea_output=hex"
 )
-DDL_LOG = TableName("bridge", "ddl_log")
-"""Where sql/postgres/ddl_capture.sql records DDL; the reader turns its inserts into Ddl events."""
 _XLOG_HEADER = struct.Struct("!cQQq")
 _ROW_TAGS = (b"I", b"U", b"D")
 _KEEPALIVE = struct.Struct("!cQqB")
@@ -345,7 +344,11 @@ class EventBuilder:
     def _change(self, msg: po.PgMessage, lsn: int) -> list[Event]:  # noqa: PLR0911, PLR0912 - per kind
         if isinstance(msg, po.Relation):
             rel = self._relation(msg, lsn)
-            return [] if rel.ddl_log or rel.heartbeat else [rel.event]
+            # With publish_via_partition_root, pgoutput sends a partition's own Relation too,
+            # after its partitioned table's, though the changes come under the latter's name.
+            if rel.ddl_log or rel.heartbeat or self.catalog.is_partition(msg.oid):
+                return []
+            return [rel.event]
         if isinstance(msg, po.Type):
             self.catalog.type_info(msg.oid)
             return []
@@ -602,60 +605,6 @@ def _split_identifiers(text: str) -> list[str]:
             out.append(text[i:j].strip().lower())
             i = j
     return out
-
-
-def ensure_publication(
-    conn: psycopg.Connection[tuple[object, ...]], name: str, tables: Sequence[TableName] | None
-) -> None:
-    """Create the publication if it is missing: for `tables`, or for all tables.
-
-    When DDL capture is installed (bridge.ddl_log exists), the publication must carry that table
-    too: it is added to a table list, and to an existing publication that lacks it.
-    """
-    # From the catalog, not to_regclass, which needs USAGE on the schema.
-    capture = (
-        conn.execute(
-            "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-            " WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN ('r', 'p')",
-            (DDL_LOG.schema, DDL_LOG.name),
-        ).fetchone()
-        is not None
-    )
-    exists = conn.execute("SELECT 1 FROM pg_publication WHERE pubname = %s", (name,)).fetchone()
-    if not exists:
-        if tables:
-            listed = list(dict.fromkeys([*tables, DDL_LOG] if capture else tables))
-            targets = sql.SQL(", ").join(sql.Identifier(t.schema, t.name) for t in listed)
-            conn.execute(
-                sql.SQL("CREATE PUBLICATION {} FOR TABLE {}").format(sql.Identifier(name), targets)
-            )
-        else:
-            conn.execute(
-                sql.SQL("CREATE PUBLICATION {} FOR ALL TABLES").format(sql.Identifier(name))
-            )
-        return
-    if not capture:
-        return
-    published = conn.execute(
-        "SELECT 1 FROM pg_publication_tables WHERE pubname = %s"
-        " AND schemaname = %s AND tablename = %s",
-        (name, DDL_LOG.schema, DDL_LOG.name),
-    ).fetchone()
-    if published:
-        return
-    try:
-        conn.execute(
-            sql.SQL("ALTER PUBLICATION {} ADD TABLE {}").format(
-                sql.Identifier(name), sql.Identifier(DDL_LOG.schema, DDL_LOG.name)
-            )
-        )
-    except psycopg.errors.InsufficientPrivilege as e:
-        raise ConfigError(
-            f"publication {name!r} lacks {DDL_LOG}, so captured DDL would not replicate, and"
-            " bridge may not add it",
-            hint=f"run ALTER PUBLICATION {name} ADD TABLE {DDL_LOG} as the publication's owner",
-            sqlstate=e.sqlstate,
-        ) from e
 
 
 class PostgresReader:

@@ -197,7 +197,7 @@ def _copy_one(
         try:
             with (
                 src.cursor().copy(
-                    sql.SQL("COPY (SELECT {} FROM ONLY {}) TO STDOUT").format(cols, ident)
+                    sql.SQL("COPY (SELECT {} FROM {}) TO STDOUT").format(cols, info.select_from)
                 ) as out,
                 tgt.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN").format(ident, cols)) as into,
             ):

@@ -23,11 +23,11 @@ from bridge.log import (
     Truncate,
     Update,
 )
+from bridge.readers.pgpublication import ensure_publication
 from bridge.readers.postgres import (
     SESSION_OPTIONS,
     PostgresReader,
     ddl_capture_sql,
-    ensure_publication,
     first_schema,
 )
 from tests.integration.test_pg_reader import collect

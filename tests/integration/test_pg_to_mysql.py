@@ -294,3 +294,26 @@ def test_status_reads_a_mariadb_target(pg_to_mysql: tuple[str, str]) -> None:
     ]
     assert row["behind_bytes"] >= 0
     assert row["changes"] >= 2
+
+
+def test_a_partitioned_table_arrives_whole(pg_to_mysql: tuple[str, str]) -> None:
+    source, target = pg_to_mysql
+    execute(
+        source,
+        MARKER,
+        "CREATE TABLE m (id int, at date NOT NULL, PRIMARY KEY (id, at)) PARTITION BY RANGE (at)",
+        "CREATE TABLE m_a PARTITION OF m FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')",
+        "CREATE TABLE m_b PARTITION OF m FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')",
+        "INSERT INTO m SELECT g, date '2024-06-01' + g FROM generate_series(1, 300) g",
+    )
+    with bridge_run(source, target, "parts"):
+        sync_to_mysql(source, target)
+        execute(source, "INSERT INTO m VALUES (1000, '2025-05-05')", "DELETE FROM m WHERE id < 10")
+        sync_to_mysql(source, target)
+    assert_same(source, target, ["m"])
+    tables = my_query(
+        target,
+        "SELECT table_name FROM information_schema.tables"
+        f" WHERE table_schema = '{database(target)}' AND table_name LIKE 'm%'",
+    )
+    assert tables == [("m",)]

@@ -340,3 +340,37 @@ def test_a_unique_value_moving_between_rows_falls_back_to_source_order(
         )
         sync(source, target, running=running)
     assert_same(source, target, ["u"])
+
+
+def test_partitioned_tables_copy_and_stream_under_their_own_name(pair: tuple[str, str]) -> None:
+    """A partitioned table's rows live in its partitions: the copy reads the table (not ONLY
+    its empty heap), and changes to any partition arrive as changes to the partitioned table
+    (publish_via_partition_root), including a row that moves between partitions."""
+    source, target = pair
+    execute(
+        source,
+        "CREATE TABLE m (id int, at date NOT NULL, v text, PRIMARY KEY (id, at))"
+        " PARTITION BY RANGE (at)",
+        "CREATE TABLE m_2024 PARTITION OF m FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')",
+        "CREATE TABLE m_2025 PARTITION OF m FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')",
+        "INSERT INTO m SELECT g, date '2024-06-01' + g % 400, 'copied'"
+        " FROM generate_series(1, 500) g",
+    )
+    with pipeline_thread(source, target, name="parts") as running:
+        sync(source, target, running=running)
+        execute(
+            source,
+            "INSERT INTO m VALUES (1000, '2025-03-03', 'live'), (1001, '2024-02-02', 'live')",
+            "UPDATE m SET v = 'updated' WHERE id % 7 = 0",
+            "DELETE FROM m WHERE id % 11 = 0",
+            "UPDATE m SET at = date '2025-12-31' WHERE id = 1001",  # moves to m_2025
+        )
+        sync(source, target, running=running)
+    assert_same(source, target, ["m"], order_by="id, at")
+    with psycopg.connect(target) as conn:
+        made = conn.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND c.relname LIKE 'm%'"
+        ).fetchall()
+        assert made == [("m",)]  # the partitions' rows went into m, no table of their own
+        assert conn.execute("SELECT count(*) FROM m").fetchone() == (456,)
