@@ -51,6 +51,7 @@ MariaDB is bridge.local's (binlog_format=ROW, binlog_row_image=FULL, binlog_row_
 its user has ALL PRIVILEGES, so REPLICATION SLAVE/CLIENT too.
 
 Usage: .venv/bin/python bench/mysql_to_pg.py [--runs 3] [--json docs/benchmarks/mysql_to_pg.json]
+       [--only snapshot]  (the snapshot part alone: dbbridge, pgloader, raw COPY)
 Servers are throwaway local ones (bridge.local); nothing else on the machine is touched. As root
 it may apt-get install pgloader and pip install pg_chameleon (bench/peers.py) on first use.
 Takes ~2.5 minutes per run on 2 cores (most of it pg_chameleon catching up); exit 1 when a
@@ -546,8 +547,8 @@ Results = list[dict[str, dict[str, dict[str, Any]]]]
 def value(result: dict[str, dict[str, dict[str, Any]]], key: str) -> float | None:
     """METRICS[key] of one run, or None when that consumer's target was wrong (invalid)."""
     phase, consumer, field = METRICS[key]
-    got = result[phase][consumer]
-    return float(got[field]) if got["valid"] else None
+    got = result.get(phase, {}).get(consumer)
+    return float(got[field]) if got is not None and got["valid"] else None
 
 
 def figures(results: Results) -> tuple[dict[str, Any], list[str]]:
@@ -567,7 +568,7 @@ def figures(results: Results) -> tuple[dict[str, Any], list[str]]:
             f"run {i} {phase} {consumer}"
             for i, r in enumerate(results)
             for phase, consumer, _ in METRICS.values()
-            if not r[phase][consumer]["valid"]
+            if phase in r and not r[phase][consumer]["valid"]
         }
     )
     return out, invalid
@@ -632,10 +633,15 @@ def main() -> None:
         default=str(RESULTS / "mysql_to_pg.json"),
         help="Write the report here ('' for nowhere) [default: %(default)s].",
     )
+    ap.add_argument(
+        "--only",
+        choices=("snapshot",),
+        help="Run only this part (the snapshot: dbbridge, pgloader and the raw COPY).",
+    )
     args = ap.parse_args()
     started = time.monotonic()
     log("peers: pg_chameleon and pgloader (installed on first use)")
-    cham = peers.chameleon()
+    cham = None if args.only == "snapshot" else peers.chameleon()
     pgloader = peers.pgloader()
     host = machine()  # the load average before our servers start
     src = servers.start("mariadb")
@@ -646,15 +652,16 @@ def main() -> None:
     try:
         for run in range(args.runs):
             log(f"run {run + 1}/{args.runs}")
-            result = {
-                "replication": replication(run, src.dsn, tgt.dsn, cham, logdir),
-                "snapshot": snapshot(run, src.dsn, tgt.dsn, pgloader, logdir),
-            }
+            result = {}
+            if cham is not None:
+                result["replication"] = replication(run, src.dsn, tgt.dsn, cham, logdir)
+            result["snapshot"] = snapshot(run, src.dsn, tgt.dsn, pgloader, logdir)
             print(json.dumps({"run": run, **result}), file=sys.stderr, flush=True)
             results.append(result)
     finally:
         try:
-            cham.stop()
+            if cham is not None:
+                cham.stop()
         finally:
             servers.stop(src.directory)
             servers.stop(tgt.directory)
@@ -667,7 +674,7 @@ def main() -> None:
             "source": f"mariadb {src.version}",
             "target": f"postgres {tgt.version}",
             "dbbridge": bridge.__version__,
-            "pg_chameleon": cham.version(),
+            "pg_chameleon": cham.version() if cham is not None else None,
             "pgloader": peers.pgloader_version(pgloader),
         },
         "runs": args.runs,

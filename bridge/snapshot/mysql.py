@@ -8,10 +8,14 @@ streaming then starts at the smallest of them and skips, per table, the transact
 already holds (`SnapshotPositions.covers`). Every table's target transaction truncates it first,
 so an interrupted copy is redone.
 
-Rows are read as the server's text (no PyMySQL type guessing) and turned into the log's exact
+Most tables are copied the fast way (`bridge.snapshot.mysql_fast`): the source server formats
+each row as PostgreSQL COPY text and glues key ranges of rows into one value, so no row is parsed
+in Python. A table with a column type that path cannot format exactly takes the per-row path:
+rows are read as the server's text (no PyMySQL type guessing) and turned into the log's exact
 values by column type, the same values the binlog reader produces for the same rows: FLOAT is
 read through CAST AS DOUBLE (MariaDB prints FLOAT with 6 digits), TIMESTAMP in a UTC session, zero
-dates kept as `ZeroDate`, TIME as `Interval`.
+dates kept as `ZeroDate`, TIME as `Interval`. Both paths write the same target values
+(tests/integration/test_mysql_snapshot_fast.py).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.adapt import PyFormat
 
 from bridge import mysqlconn
 from bridge.appliers import pgadapt
@@ -37,6 +42,7 @@ from bridge.log.events import TableName
 from bridge.log.values import BitString, Interval, Json, MysqlSet, Value, ZeroDate
 from bridge.positions import BinlogPosition
 from bridge.readers.mysqlschema import SYSTEM_SCHEMAS, table_matcher
+from bridge.snapshot import mysql_fast
 from bridge.snapshot.postgres import ProgressCallback, TableProgress
 from bridge.translate.types import TypePolicy
 
@@ -54,6 +60,8 @@ class MysqlColumn:
     """MariaDB JSON: a longtext with a json_valid() check."""
     bits: int = 0
     """BIT(n)'s n."""
+    charset: str | None = None
+    """A character column's character set (information_schema CHARACTER_SET_NAME)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +113,7 @@ def list_tables(cur: Any, patterns: Sequence[str] | None) -> list[TableName]:
 
 def table_info(cur: Any, t: TableName) -> MysqlTable:
     cur.execute(
-        "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, NUMERIC_PRECISION FROM"
+        "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, NUMERIC_PRECISION, CHARACTER_SET_NAME FROM"
         " information_schema.COLUMNS WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s"
         " ORDER BY ORDINAL_POSITION",
         (t.schema, t.name),
@@ -120,13 +128,22 @@ def table_info(cur: Any, t: TableName) -> MysqlTable:
     )
     checks = " ".join(str(c[0]) for c in cur.fetchall())
     columns = []
-    for raw_name, raw_type, column_type, precision in raw:
+    for raw_name, raw_type, column_type, precision, charset in raw:
         name, data_type = str(raw_name), str(raw_type).lower()
         is_json = data_type in ("json", "longtext") and (
             data_type == "json" or f"json_valid({quote(name)})" in checks
         )
         bits = int(str(precision)) if data_type == "bit" and precision is not None else 0
-        columns.append(MysqlColumn(name, data_type, str(column_type).lower(), is_json, bits))
+        columns.append(
+            MysqlColumn(
+                name,
+                data_type,
+                str(column_type).lower(),
+                is_json,
+                bits,
+                None if charset is None else str(charset).lower(),
+            )
+        )
     cur.execute(
         "SELECT INDEX_NAME, COLUMN_NAME, NON_UNIQUE, NULLABLE FROM information_schema.STATISTICS"
         " WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY INDEX_NAME = 'PRIMARY' DESC,"
@@ -324,12 +341,26 @@ def _copy_one(
         except psycopg.errors.InsufficientPrivilege:
             tgt.execute("ROLLBACK TO SAVEPOINT bridge_role")
         tgt.execute(sql.SQL("TRUNCATE {}").format(ident))
+        fast = mysql_fast.plan(info, policy)
         try:
             with tgt.cursor().copy(sql.SQL("COPY {} ({}) FROM STDIN").format(ident, cols)) as copy:
-                for chunk in _chunks(src, info):
-                    for row in convert_rows(chunk, convs):
-                        copy.write_row(row)
-                    progress.advance(len(chunk), stop=stop, on_progress=on_progress)
+                if fast is not None:
+                    _copy_fast(
+                        src,
+                        tgt,
+                        info,
+                        fast,
+                        copy,
+                        convs=convs,
+                        progress=progress,
+                        on_progress=on_progress,
+                        stop=stop,
+                    )
+                else:
+                    for chunk in _chunks(src, info):
+                        for row in convert_rows(chunk, convs):
+                            copy.write_row(row)
+                        progress.advance(len(chunk), stop=stop, on_progress=on_progress)
         except TranslateError as e:  # a value the target type cannot hold: name the table
             raise TranslateError(
                 f"copying {table.name}: {e.message}", hint=e.hint, table=str(table.name)
@@ -350,6 +381,42 @@ def _copy_one(
     if on_progress:
         on_progress(progress)
     return position
+
+
+def _copy_fast(
+    src: Any,
+    tgt: psycopg.Connection[Any],
+    info: MysqlTable,
+    fast: mysql_fast.Plan,
+    copy: Any,
+    *,
+    convs: Sequence[Converter],
+    progress: TableProgress,
+    on_progress: ProgressCallback | None,
+    stop: threading.Event | None,
+) -> None:
+    """The table as COPY text the source formats (`bridge.snapshot.mysql_fast`)."""
+    select = ", ".join(select_expr(c) for c in info.columns)
+    reader = src.cursor()  # the reader thread's own cursor (same connection and snapshot)
+
+    def slow(where: str) -> list[tuple[Any, ...]]:
+        reader.execute(f"SELECT {select} FROM {qualified(info.name)}{where}")  # noqa: S608
+        return list(convert_rows(reader.fetchall(), convs))
+
+    zero_dumper = tgt.adapters.get_dumper(ZeroDate, PyFormat.TEXT)(ZeroDate)
+
+    def zero_date(text: str) -> None:
+        zero_dumper.dump(ZeroDate("date", text))  # raises the per-row path's error
+
+    mysql_fast.copy_chunks(
+        src,
+        qualified(info.name),
+        fast,
+        copy=copy,
+        advance=lambda n: progress.advance(n, stop=stop, on_progress=on_progress),
+        slow=slow,
+        zero_date=zero_date,
+    )
 
 
 def start_snapshot(cur: Any) -> BinlogPosition:
