@@ -3,7 +3,10 @@
 The tables (schema `bridge`: checkpoints, heartbeats; conflicts later) are defined by the
 revisions in `bridge/migrations/versions`, which ship inside the package so an installed wheel
 finds them. `upgrade` runs on every `dbbridge run` (a no-op when the target is current: one cheap
-query, no SQLAlchemy) and on `dbbridge init`.
+query, no SQLAlchemy) and on `dbbridge init`. A target without the schema gets the SQL the
+revisions print offline (`bridge/sql/metadata_*.sql`, checked against alembic by a test) run
+directly: importing SQLAlchemy and alembic cost ~0.3 s of every first start. Older revisions are
+upgraded by alembic.
 
 The same revisions serve MySQL/MariaDB targets (a `mysql://` or `mariadb://` DSN): there the
 schema `bridge` is a database of that name, holding the same tables and `bridge.alembic_version`.
@@ -11,6 +14,7 @@ schema `bridge` is a database of that name, holding the same tables and `bridge.
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 import psycopg
@@ -53,6 +57,28 @@ def current_revision_mysql(conn: Conn) -> str | None:
     return None if found is None else str(found[0])
 
 
+def head_sql(dialect: str) -> str:
+    """The SQL that creates the schema at HEAD on an empty target: the revisions run offline
+    (`dialect`: postgresql or mysql). bridge/sql/metadata_*.sql hold its output."""
+    import io  # noqa: PLC0415
+
+    from alembic import command  # noqa: PLC0415
+    from alembic.config import Config  # noqa: PLC0415
+
+    out = io.StringIO()
+    cfg = Config(output_buffer=out)
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["dialect"] = dialect
+    command.upgrade(cfg, HEAD, sql=True)
+    return out.getvalue()
+
+
+def _head_statements(dialect: str) -> list[str]:
+    text = resources.files("bridge").joinpath(f"sql/metadata_{dialect}.sql").read_text()
+    lines = [line for line in text.splitlines() if not line.startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";\n") if s.strip()]
+
+
 def upgrade(dsn: str) -> str:
     """Bring the target's metadata schema to `HEAD`; returns the revision it had before."""
     if _is_mysql(dsn):
@@ -63,6 +89,8 @@ def upgrade(dsn: str) -> str:
             if before == HEAD:
                 return before
             conn.execute("CREATE SCHEMA IF NOT EXISTS bridge")
+            if before is None and _create_at_head(conn):
+                return "none"
     except psycopg.errors.InsufficientPrivilege as e:
         raise ConfigError(
             f"the target user cannot create bridge's metadata schema: {e.diag.message_primary}",
@@ -75,6 +103,32 @@ def upgrade(dsn: str) -> str:
     return before or "none"
 
 
+def _create_at_head(conn: psycopg.Connection[tuple[object, ...]]) -> bool:
+    """Create the schema at HEAD from the shipped SQL, in one transaction under the migrations'
+    lock; False when another process got there first (alembic then finds it current)."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(7275616)")
+        if current_revision(conn) is not None:
+            return False
+        for statement in _head_statements("postgresql"):
+            conn.execute(statement.encode())
+    return True
+
+
+def _create_at_head_mysql(conn: Conn) -> bool:
+    """`_create_at_head` for MySQL/MariaDB (DDL commits by itself there: the lock is the guard)."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT GET_LOCK('dbbridge_migrations', 60)")
+        try:
+            if current_revision_mysql(conn) is not None:
+                return False
+            for statement in _head_statements("mysql"):
+                cur.execute(statement)
+        finally:
+            cur.execute("SELECT RELEASE_LOCK('dbbridge_migrations')")
+    return True
+
+
 def _upgrade_mysql(dsn: str) -> str:
     conn = connect_mysql(dsn, autocommit=True)
     try:
@@ -83,6 +137,8 @@ def _upgrade_mysql(dsn: str) -> str:
             return before
         with conn.cursor() as cur:
             cur.execute("CREATE DATABASE IF NOT EXISTS bridge CHARACTER SET utf8mb4")
+        if before is None and _create_at_head_mysql(conn):
+            return "none"
     except pymysql.Error as e:
         raise mysql_error(e, "creating bridge's metadata database") from e
     finally:

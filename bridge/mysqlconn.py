@@ -7,10 +7,14 @@ cannot be reached is transient (retried with backoff by the pipeline).
 
 from __future__ import annotations
 
+import contextlib
+import os
+import ssl
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pymysql
+import pymysql.connections
 import pymysql.converters
 
 from bridge.dsn import redact
@@ -51,6 +55,34 @@ def connect_args(dsn: str) -> dict[str, Any]:
     return args
 
 
+_SSL_CONTEXTS: dict[tuple[tuple[str, str], ...], ssl.SSLContext] = {}
+
+
+class Connection(pymysql.connections.Connection):
+    """PyMySQL's connection, with one TLS context per TLS configuration instead of one per
+    connection.
+
+    PyMySQL >= 1.1 tries TLS on every connection by default (PREFERRED) and builds a new
+    SSLContext each time, loading the system's CA store: ~25 ms per connection, a tenth of a
+    second for a pipeline's start (tests/unit/test_mysqlconn.py pins it). A context holds no
+    per-connection state. Its key includes the certificate files' modification times, so a
+    rotated certificate is read again.
+    """
+
+    def _create_ssl_ctx(self, sslp: dict[str, Any]) -> ssl.SSLContext:
+        stamps = []
+        for name in ("ca", "cert", "key", "capath"):
+            path = sslp.get(name)
+            if isinstance(path, str):
+                with contextlib.suppress(OSError):
+                    stamps.append((name, str(os.stat(path).st_mtime_ns)))
+        key = tuple(sorted((str(k), repr(v)) for k, v in sslp.items())) + tuple(stamps)
+        ctx = _SSL_CONTEXTS.get(key)
+        if ctx is None:
+            ctx = _SSL_CONTEXTS[key] = super()._create_ssl_ctx(sslp)  # type: ignore[misc]
+        return ctx
+
+
 def connect(dsn: str, *, role: str = "source", raw: bool = False, **kwargs: Any) -> Any:
     """An open PyMySQL connection (session time zone UTC, utf8mb4); `raw` returns values as the
     server's text (see RAW_CONVERSIONS)."""
@@ -58,7 +90,7 @@ def connect(dsn: str, *, role: str = "source", raw: bool = False, **kwargs: Any)
     if raw:
         args["conv"] = RAW_CONVERSIONS
     try:
-        conn = pymysql.connect(**args, init_command="SET time_zone = '+00:00'")
+        conn = Connection(**args, init_command="SET time_zone = '+00:00'")
     except pymysql.err.OperationalError as e:
         code = e.args[0] if e.args else 0
         message = e.args[1] if len(e.args) > 1 else str(e)

@@ -31,7 +31,7 @@ from bridge.appliers.myadapt import TargetColumn
 from bridge.dsn import redact
 from bridge.errors import ApplyError, BridgeError, ConfigError
 from bridge.log.events import SourceId, TableName
-from bridge.mysqlconn import connect_args, errno_of, is_transient
+from bridge.mysqlconn import Connection, connect_args, errno_of, is_transient
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def connect_mysql(dsn: str, *, autocommit: bool = False, local_infile: bool = Fa
     """Connect to a MySQL/MariaDB target from its DSN (TLS query options as
     `bridge.mysqlconn.connect_args` reads them)."""
     try:
-        return pymysql.connect(
+        return Connection(
             **connect_args(dsn)
             | {
                 "autocommit": autocommit,

@@ -122,3 +122,40 @@ def test_status_shows_rate_retries_and_the_last_error(pair: tuple[str, str]) -> 
     text = dbbridge("status", "--target", target)
     out, _ = text.communicate(timeout=60)
     assert "terminating connection" in " ".join(out.split())
+
+
+def _columns(dsn: str) -> list[tuple[str, ...]]:
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            "SELECT table_name, column_name, data_type, is_nullable, column_default"
+            " FROM information_schema.columns WHERE table_schema = 'bridge' ORDER BY 1, 2"
+        ).fetchall()
+    return [tuple(str(v) for v in r) for r in rows]
+
+
+def test_a_fresh_target_gets_the_same_schema_as_alembic_makes(
+    pg17_server: LocalServer,
+) -> None:
+    """The shipped SQL (no alembic import) and the revisions run by alembic, from scratch and
+    from the first revision, give the same tables and columns."""
+    from alembic import command  # noqa: PLC0415
+    from alembic.config import Config  # noqa: PLC0415
+    from sqlalchemy import create_engine  # noqa: PLC0415
+    from sqlalchemy.pool import NullPool  # noqa: PLC0415
+
+    with fresh_db(pg17_server, "fast") as fast, fresh_db(pg17_server, "old") as old:
+        assert metadata.upgrade(fast) == "none"  # the shipped SQL
+        engine = create_engine(
+            "postgresql+psycopg://", creator=lambda: psycopg.connect(old), poolclass=NullPool
+        )
+        execute(old, "CREATE SCHEMA bridge")
+        cfg = Config()
+        cfg.set_main_option("script_location", str(metadata.MIGRATIONS))
+        with engine.begin() as connection:
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, "0001")
+        engine.dispose()
+        assert metadata.upgrade(old) == "0001"  # the rest by alembic
+        with psycopg.connect(old) as conn:
+            assert metadata.current_revision(conn) == metadata.HEAD
+        assert _columns(fast) == _columns(old)

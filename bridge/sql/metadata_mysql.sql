@@ -1,0 +1,53 @@
+CREATE TABLE bridge.alembic_version (
+    version_num VARCHAR(32) NOT NULL, 
+    CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
+);
+
+-- Running upgrade  -> 0001
+
+CREATE TABLE bridge.checkpoints (
+    pipeline VARCHAR(200) NOT NULL, 
+    source_engine VARCHAR(20) NOT NULL, 
+    source_system_id VARCHAR(100) NOT NULL, 
+    phase VARCHAR(20) NOT NULL, 
+    position TEXT NOT NULL, 
+    snapshot_position TEXT, 
+    commit_time DATETIME(6), 
+    applied_at DATETIME(6) NOT NULL, 
+    transactions BIGINT NOT NULL DEFAULT '0', 
+    changes BIGINT NOT NULL DEFAULT '0', 
+    PRIMARY KEY (pipeline)
+);
+
+CREATE TABLE bridge.heartbeats (
+    pipeline VARCHAR(200) NOT NULL, 
+    source_time DATETIME(6) NOT NULL, 
+    applied_at DATETIME(6) NOT NULL, 
+    PRIMARY KEY (pipeline)
+);
+
+INSERT INTO bridge.alembic_version (version_num) VALUES ('0001');
+
+-- Running upgrade 0001 -> 0002
+
+CREATE TABLE bridge.relations (
+    pipeline VARCHAR(200) NOT NULL, 
+    table_schema VARCHAR(200) NOT NULL, 
+    table_name VARCHAR(200) NOT NULL, 
+    columns TEXT NOT NULL, 
+    PRIMARY KEY (pipeline, table_schema, table_name)
+);
+
+CREATE TABLE bridge.pipeline_stats (
+    pipeline VARCHAR(200) NOT NULL, 
+    updated_at DATETIME(6) NOT NULL, 
+    rows_per_second DOUBLE, 
+    batch_rows DOUBLE, 
+    retries BIGINT NOT NULL DEFAULT '0', 
+    last_error TEXT, 
+    last_error_at DATETIME(6), 
+    PRIMARY KEY (pipeline)
+);
+
+UPDATE bridge.alembic_version SET version_num='0002' WHERE bridge.alembic_version.version_num = '0001';
+
