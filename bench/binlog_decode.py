@@ -1,12 +1,14 @@
-"""Binlog decode speed: rows/s of bridge's decoder with and without the table-map cache, and of
-mysql-replication 1.0.17, on the same binlog file.
+"""Binlog decode speed: rows/s of bridge's decoder with and without the table-map cache and the
+compiled row layouts, and of mysql-replication 1.0.17, on the same binlog file.
 
     .venv/bin/python bench/binlog_decode.py [--rows 50000] [--runs 5] [--json FILE]
 
-Starts a local MariaDB (bridge.local), writes two workloads to its binlog — multi-row inserts
-(50 rows per event) and single-row updates (one row per event, one table map each) — reads the
-binlog file from the data directory and decodes it in this process, from bytes (no network).
-Prints the median rows/s of `--runs` runs per decoder and workload.
+Starts a local MariaDB (bridge.local), writes three workloads to its binlog — multi-row inserts
+(50 rows per event), single-row updates (one row per event, one table map each), and the
+live-burst transactions of bench/mysql_to_pg.py (1,000-row `INSERT … SELECT` into
+`bench(id int primary key, v int, t varchar(64))`) — reads the binlog file from the data
+directory and decodes it in this process, from bytes (no network), into log events. Prints the
+median rows/s of `--runs` runs per decoder and workload.
 """
 
 from __future__ import annotations
@@ -31,16 +33,17 @@ from bridge.readers.binlogrows import TableCache
 SOURCE = SourceId("mariadb", "1", "bench")
 
 
-def workload(dsn: str, rows: int) -> tuple[bytes, bytes]:
-    """(binlog bytes of the multi-row inserts, of the single-row updates)."""
+def workload(dsn: str, rows: int) -> tuple[bytes, bytes, bytes]:
+    """(binlog bytes of the multi-row inserts, of the single-row updates, of the bursts)."""
     conn: Any = connect(dsn, autocommit=True)
     out = []
     with conn.cursor() as cur:
         cur.execute("CREATE TABLE b (id int PRIMARY KEY, n bigint, s varchar(40), d datetime(6),"
                     " x decimal(12,2))")  # fmt: skip
+        cur.execute("CREATE TABLE bench (id int PRIMARY KEY, v int, t varchar(64))")
         cur.execute("SELECT @@datadir")
         datadir = cur.fetchone()[0]
-        for phase in ("insert", "update"):
+        for phase in ("insert", "update", "burst"):
             cur.execute("FLUSH BINARY LOGS")
             cur.execute("SHOW MASTER STATUS")
             file = cur.fetchone()[0]
@@ -51,19 +54,25 @@ def workload(dsn: str, rows: int) -> tuple[bytes, bytes]:
                         for i in range(start, start + 50)
                     )
                     cur.execute(f"INSERT INTO b VALUES {values}")  # noqa: S608 - our numbers
-            else:
+            elif phase == "update":
                 cur.execute("BEGIN")
                 for i in range(rows // 5):
                     cur.execute("UPDATE b SET n = n + 1 WHERE id = %s", (i,))
                 cur.execute("COMMIT")
+            else:
+                for start in range(1, rows * 2 + 1, 1000):
+                    cur.execute(  # as bench/mysql_to_pg.py's burst (MariaDB's sequence engine)
+                        f"INSERT INTO bench SELECT seq, seq, md5(seq) FROM seq_{start}_to_{start + 999}"  # noqa: S608, E501 - our numbers
+                    )
             cur.execute("FLUSH BINARY LOGS")
             out.append(Path(os.path.join(datadir, file)).read_bytes())
     conn.close()
-    return out[0], out[1]
+    return out[0], out[1], out[2]
 
 
-def ours(data: bytes, *, reuse: bool) -> int:
-    b = EventBuilder(SOURCE, file="mysql-bin.000001", tables=TableCache(reuse=reuse))
+def ours(data: bytes, *, reuse: bool, compiled: bool = True) -> int:
+    tables = TableCache(reuse=reuse, compiled=compiled)
+    b = EventBuilder(SOURCE, file="mysql-bin.000001", tables=tables)
     n = 0
     for ev in bl.file_events(data):
         n += sum(1 for e in b.feed(ev) if type(e).__name__ in ("Insert", "Update", "Delete"))
@@ -115,15 +124,23 @@ def main() -> None:
     args = ap.parse_args()
     server = servers.start("mariadb")
     try:
-        inserts, updates = workload(server.dsn, args.rows)
+        inserts, updates, bursts = workload(server.dsn, args.rows)
     finally:
         servers.stop(server.directory)
-    print(f"rows/s, median of {args.runs} runs ({args.rows} inserted, {args.rows // 5} updated)")
-    print(f"{'decoder':32} {'50-row inserts':>15} {'1-row updates':>15}")
+    print(
+        f"rows/s, median of {args.runs} runs ({args.rows} inserted, {args.rows // 5} updated,"
+        f" {args.rows * 2} in bursts)"
+    )
+    print(f"{'decoder':36} {'50-row inserts':>15} {'1-row updates':>15} {'burst inserts':>15}")
     cases: list[tuple[str, str, Callable[[bytes], int]]] = [
         ("mysql-replication", "mysql-replication 1.0.17", library),
         ("bridge_no_cache", "bridge, table maps re-parsed", lambda d: ours(d, reuse=False)),
-        ("dbbridge", "bridge, table-map cache", lambda d: ours(d, reuse=True)),
+        (
+            "bridge_per_column",
+            "bridge, cache, column by column",
+            lambda d: ours(d, reuse=True, compiled=False),
+        ),
+        ("dbbridge", "bridge, cache, compiled layouts", lambda d: ours(d, reuse=True)),
     ]
     report: dict[str, object] = {
         "title": "Binlog decode alone: rows/s from binlog bytes (no server in the loop)",
@@ -134,9 +151,14 @@ def main() -> None:
     for key, name, fn in cases:
         ins = median_rate(lambda fn=fn: fn(inserts), args.runs)  # type: ignore[misc]
         upd = median_rate(lambda fn=fn: fn(updates), args.runs)  # type: ignore[misc]
+        bur = median_rate(lambda fn=fn: fn(bursts), args.runs)  # type: ignore[misc]
         report[f"{key}.multi_row_insert_rows_per_s"] = summary(ins)
         report[f"{key}.single_row_update_rows_per_s"] = summary(upd)
-        print(f"{name:32} {statistics.median(ins):15,.0f} {statistics.median(upd):15,.0f}")
+        report[f"{key}.burst_insert_rows_per_s"] = summary(bur)
+        print(
+            f"{name:36} {statistics.median(ins):15,.0f} {statistics.median(upd):15,.0f}"
+            f" {statistics.median(bur):15,.0f}"
+        )
     if args.json:
         write_report(report, args.json)
 

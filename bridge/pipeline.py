@@ -33,6 +33,7 @@ from bridge.errors import (
     Interrupted,
     is_retryable_sqlstate,
 )
+from bridge.gcfreeze import freeze_startup_objects
 from bridge.log.events import Begin, Commit, Ddl, Event, Relation, TableName
 from bridge.positions import Lsn, Position
 from bridge.readers.postgres import PostgresReader
@@ -396,6 +397,7 @@ class Pipeline:
         batch_started = 0.0
         stop_deadline: float | None = None
         self._received = received
+        freeze_startup_objects()
         for ev in self.skipping_ddl(events):
             if stop.is_set() and stop_deadline is None:
                 stop_deadline = time.monotonic() + opts.stop_grace

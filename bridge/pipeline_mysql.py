@@ -104,7 +104,8 @@ def run_from_mysql(p: Pipeline) -> None:
 
         def stream_from(position: BinlogPosition) -> Iterator[Event | None]:
             reader.open(position)
-            events = reader.events(idle_timeout=0.02)
+            # None as soon as the reader has caught up: the batch commits when a burst ends.
+            events = reader.events(idle_timeout=0.02, caught_up=True)
             # Statements of a STATEMENT/MIXED binlog get their PostgreSQL text.
             return with_translations(
                 _translated(p.skipping_ddl(events), positions, patterns or (), policy),

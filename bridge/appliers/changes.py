@@ -43,6 +43,11 @@ class Op(IntEnum):
     """Delete the key."""
 
 
+# Each `Op.X` is an attribute lookup on the enum class (~0.13 µs on Python 3.11), five per
+# inserted row over the paths below: they use these names instead.
+_INSERT, _UPSERT, _UPDATE, _DELETE = Op.INSERT, Op.UPSERT, Op.UPDATE, Op.DELETE
+
+
 def merge(old: Row, new: Row) -> Row:
     """`new`, with the columns it left UNCHANGED taken from `old`."""
     if UNCHANGED not in new:
@@ -70,26 +75,26 @@ class TableChanges:
     def insert(self, row: Row) -> None:
         key = self.key_of(row)
         prior = self.ops.get(key)
-        self.ops[key] = (Op.INSERT if prior is None else Op.UPSERT, row)
+        self.ops[key] = (_INSERT if prior is None else _UPSERT, row)
 
     def update(self, row: Row) -> None:
         """An update that keeps the key (see `key_changed`)."""
         key = self.key_of(row)
         prior = self.ops.get(key)
         if prior is None:
-            self.ops[key] = (Op.UPDATE, row)
+            self.ops[key] = (_UPDATE, row)
             return
         op, old = prior
-        if op is Op.DELETE or old is None:
+        if op is _DELETE or old is None:
             return  # an update of a row deleted earlier in the chunk changes nothing
         self.ops[key] = (op, merge(old, row))
 
     def delete(self, key: Key) -> None:
         prior = self.ops.get(key)
-        if prior is not None and prior[0] is Op.INSERT:
+        if prior is not None and prior[0] is _INSERT:
             del self.ops[key]
         else:
-            self.ops[key] = (Op.DELETE, None)
+            self.ops[key] = (_DELETE, None)
 
     def key_changed(self, before: Row | None, after: Row) -> bool:
         """Whether an update moves the row to another key (it cannot be folded then)."""
@@ -106,11 +111,11 @@ class TableChanges:
 
     def deletes(self) -> list[Key]:
         """Keys to delete first: deleted keys and keys whose row is replaced (UPSERT)."""
-        return [k for k, (op, _) in self.ops.items() if op is Op.DELETE or op is Op.UPSERT]
+        return [k for k, (op, _) in self.ops.items() if op is _DELETE or op is _UPSERT]
 
     def inserts(self) -> list[Row]:
         """Rows to COPY: new keys and replaced keys."""
-        return [r for op, r in self.ops.values() if r is not None and op <= Op.UPSERT]
+        return [r for op, r in self.ops.values() if r is not None and op <= _UPSERT]
 
     def updates(self) -> Iterator[tuple[tuple[int, ...], list[Row]]]:
         """Updates grouped by which columns they set (those not UNCHANGED), with those columns.
@@ -121,7 +126,7 @@ class TableChanges:
         width = len(self.columns)
         key_index = self.key_index
         for op, row in self.ops.values():
-            if op is not Op.UPDATE or row is None:
+            if op is not _UPDATE or row is None:
                 continue
             if UNCHANGED in row:
                 idx = key_index + tuple(

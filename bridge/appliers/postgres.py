@@ -171,12 +171,28 @@ class PostgresApplier(Applier):
 
     def apply(self, ev: Event) -> None:
         """Take one event; rows are written at the next `flush` or `commit`."""
-        if type(ev) is Statement:
+        kind = type(ev)
+        if kind is Insert:
+            # The hot path (bulk inserts): an insert into the table of the previous row event,
+            # folded as `_dispatch` -> `_row` would, without their calls and checks.
+            t = self._last
+            ch = t.changes if t is not None else None
+            if (
+                ch is not None
+                and ev.relation is self._last_name  # type: ignore[union-attr]
+                and t.columns is ev.columns  # type: ignore[union-attr]
+                and not self._skip
+            ):
+                self._changes += 1
+                self._chunk.append(ev)  # type: ignore[arg-type]
+                ch.insert(ev.after)  # type: ignore[union-attr]
+                return
+        elif kind is Statement:
             # A MySQL statement whose rows depend on the target's state: after the rows
             # before it, inside the batch's transaction (bridge/appliers/pgstatement.py).
             if not self._skip:
                 self.flush()
-                rows = execute_statement(self.conn, ev)
+                rows = execute_statement(self.conn, ev)  # type: ignore[arg-type]
                 self._changes += len(rows)
                 self.statement_rows(rows)
             return

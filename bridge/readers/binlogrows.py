@@ -6,6 +6,8 @@ signedness, character sets, ENUM/SET labels and primary key. Parsing it and buil
 decoders is most of the decode time when done again for every statement (shared/FACTS.md: ~80 %
 in mysql-replication), so `TableCache` keeps, per table id, the table map's bytes and what was
 built from them, and reuses both while the same bytes come again (bench/binlog_decode.py).
+What is built: one reader per column, and from them one compiled function per table that
+decodes whole row images (`binlog_layout`; the column readers remain for partial images).
 
 A table id is only valid until the server reassigns it (after DDL or a table cache flush; table
 ids are in-memory on the server), which always comes with a new TABLE_MAP for that id; a row
@@ -22,6 +24,7 @@ from pymysql.charset import charset_by_id
 
 from bridge.errors import DecodeError
 from bridge.log.values import ABSENT, UNCHANGED, Value
+from bridge.readers import binlog_layout as bll
 from bridge.readers import binlogvalues as bv
 
 # Optional metadata field types (MySQL rows_event.h, Table_map_event::Optional_metadata_field_type).
@@ -340,40 +343,66 @@ class _Entry:
     table: TableMap
     readers: tuple[bv.Reader, ...] | None
     """None for a table filtered out."""
+    compiled: bll.Compiled | None = None
+    """The table's full-row decoders (binlog_layout); None for a table filtered out, or with
+    `TableCache.compiled` off."""
 
 
 def compile_readers(
     tm: TableMap, json_columns: frozenset[int] = frozenset()
 ) -> tuple[bv.Reader, ...]:
+    return tuple(s.reader for s in column_specs(tm, json_columns))
+
+
+def column_specs(
+    tm: TableMap, json_columns: frozenset[int] = frozenset()
+) -> tuple[bll.ColumnSpec, ...]:
+    """Each column's reader, and how `binlog_layout` may read it inline."""
     out = []
     for i, t in enumerate(tm.types):
         collation = tm.collations[i]
         codec = _codec(collation) if collation is not None else None
         if codec is None and collation is None and t in (bv.T_VARCHAR, bv.T_VAR_STRING):
             codec = "utf-8"  # no charset metadata (not FULL): the common case
+        unsigned, meta, json = tm.unsigned[i], tm.metas[i], i in json_columns
         try:
-            out.append(
-                bv.column_reader(
-                    t,
-                    tm.metas[i],
-                    unsigned=tm.unsigned[i],
-                    codec=codec,
-                    labels=tm.labels[i],
-                    json=i in json_columns,
-                )
+            reader = bv.column_reader(
+                t, meta, unsigned=unsigned, codec=codec, labels=tm.labels[i], json=json
             )
         except DecodeError as e:
             e.table = f"{tm.schema}.{tm.name}"
             raise
+        out.append(bll.column_spec(t, meta, reader, unsigned=unsigned, codec=codec, json=json))
     return tuple(out)
+
+
+_COMPILED: dict[tuple[object, ...], tuple[tuple[bv.Reader, ...], bll.Compiled]] = {}
+"""Compiled layouts by what they depend on, so a table map parsed again (a new table id for
+the same table, `reuse` off) does not compile again."""
+
+
+def compiled_layout(
+    tm: TableMap, json_columns: frozenset[int] = frozenset()
+) -> tuple[tuple[bv.Reader, ...], bll.Compiled]:
+    """The column readers and the compiled full-row decoders of a table map."""
+    key = (tm.types, tm.metas, tm.unsigned, tm.collations, tm.labels, json_columns)
+    found = _COMPILED.get(key)
+    if found is None:
+        specs = column_specs(tm, json_columns)
+        found = tuple(s.reader for s in specs), bll.compile_layout(specs)
+        if len(_COMPILED) >= 256:
+            _COMPILED.clear()
+        _COMPILED[key] = found
+    return found
 
 
 class TableCache:
     """Table maps by table id, with their compiled row decoders.
 
     `want(schema, table)` filters tables (their rows are not decoded); `hints` gives JSON
-    columns (see `ColumnHints`). With `reuse` off every table map is parsed and compiled again,
-    as mysql-replication does (bench/binlog_decode.py compares both).
+    columns (see `ColumnHints`). With `reuse` off every table map is parsed again, as
+    mysql-replication does (bench/binlog_decode.py compares both); `compiled` off decodes
+    column by column instead of through `binlog_layout`.
     """
 
     def __init__(
@@ -382,10 +411,14 @@ class TableCache:
         want: Callable[[str, str], bool] | None = None,
         hints: ColumnHints | None = None,
         reuse: bool = True,
+        compiled: bool = True,
     ) -> None:
         self.want = want
         self.hints = hints
         self.reuse = reuse
+        self.compiled = compiled
+        """Decode full row images with the compiled layouts (binlog_layout); off, column by
+        column (the same values, slower: bench/binlog_decode.py compares both)."""
         self.mariadb = False
         """The binlog comes from MariaDB (set from the FormatDescription event)."""
         self._by_id: dict[int, _Entry] = {}
@@ -403,11 +436,13 @@ class TableCache:
             return entry.table
         tm = parse_table_map(b, p, end, mariadb=self.mariadb)
         self.parsed += 1
-        readers = None
+        entry = _Entry(raw, tm, None)
         if self.want is None or self.want(tm.schema, tm.name):
             hints = self.hints(tm) if self.hints is not None else frozenset()
-            readers = compile_readers(tm, hints)
-        self._by_id[table_id] = _Entry(raw, tm, readers)
+            entry.readers, entry.compiled = compiled_layout(tm, hints)
+            if not self.compiled:
+                entry.compiled = None
+        self._by_id[table_id] = entry
         return tm
 
     def rows(self, b: bytes, p: int, end: int, kind: str, v2: bool) -> RowsEvent:
@@ -425,16 +460,23 @@ class TableCache:
         if entry.readers is None:
             return RowsEvent(entry.table, kind, None, flags)
         try:
-            rows = _decode_rows(b, p, end, kind, entry.readers)
+            rows = _decode_rows(b, p, end, kind, entry.readers, entry.compiled)
         except DecodeError as e:
             e.table = f"{entry.table.schema}.{entry.table.name}"
             raise
         return RowsEvent(entry.table, kind, rows, flags)
 
 
-def _decode_rows(
-    b: bytes, p: int, end: int, kind: str, readers: tuple[bv.Reader, ...]
+def _decode_rows(  # noqa: PLR0917 - the hot path takes positions
+    b: bytes,
+    p: int,
+    end: int,
+    kind: str,
+    readers: tuple[bv.Reader, ...],
+    compiled: bll.Compiled | None = None,
 ) -> list[tuple[Value, ...]] | list[tuple[tuple[Value, ...], tuple[Value, ...]]]:
+    """The rows of one event; full row images through `compiled` when given (identical
+    values, binlog_layout), the rest column by column."""
     count, p = lenenc(b, p)
     if count != len(readers):
         raise DecodeError(f"rows event has {count} columns, its table map {len(readers)}")
@@ -446,6 +488,13 @@ def _decode_rows(
         present_after = int.from_bytes(b[p : p + nbytes], "little")
         p += nbytes
         pairs = []
+        if compiled is not None and present == full and present_after == full:
+            image = compiled.row
+            while p < end:
+                before, p = image(b, p)
+                after, p = image(b, p)
+                pairs.append((before, after))
+            return pairs
         while p < end:
             before, p = _row(b, p, readers, present, full, ABSENT)
             after, p = _row(b, p, readers, present_after, full, UNCHANGED)
@@ -453,10 +502,13 @@ def _decode_rows(
         return pairs
     if kind == "insert" and present != full:
         raise DecodeError("an insert without every column: set binlog_row_image = FULL")
-    rows = []
-    while p < end:
-        row, p = _row(b, p, readers, present, full, ABSENT)
-        rows.append(row)
+    rows: list[tuple[Value, ...]] = []
+    if compiled is not None and present == full:
+        p = compiled.rows(b, p, end, rows)
+    else:
+        while p < end:
+            row, p = _row(b, p, readers, present, full, ABSENT)
+            rows.append(row)
     if p != end:
         raise DecodeError("rows event overruns its length")
     return rows

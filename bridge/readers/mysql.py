@@ -43,6 +43,7 @@ from bridge.errors import (
     DecodeError,
     SourceError,
 )
+from bridge.gcfreeze import freeze_startup_objects
 from bridge.log.events import Column, ColumnType, Ddl, Event, SourceId, TableName
 from bridge.mysqlconn import connect, is_transient
 from bridge.positions import BinlogPosition, GtidState, MariadbGtidPos, MysqlGtidSet
@@ -411,10 +412,18 @@ class MysqlReader:
             default_is_expression=self.mariadb or "default_generated" in extra,
         )
 
-    def events(self, *, idle_timeout: float = 1.0) -> Iterator[Event | None]:
-        """Events as they complete; None after `idle_timeout` s without any."""
+    def events(
+        self, *, idle_timeout: float = 1.0, caught_up: bool = False
+    ) -> Iterator[Event | None]:
+        """Events as they complete; None after each `idle_timeout` s without any.
+
+        With `caught_up`, also None as soon as nothing more is waiting once the events
+        received so far are delivered: how a pipeline learns at once that the source paused (a
+        burst ended) and commits its batch then rather than after a timeout, while a reader
+        behind the source always finds more waiting and lets its batches grow."""
         if self._builder is None or self._stream is None:
             raise SourceError("MysqlReader.events() before open()")
+        freeze_startup_objects()
         builder = self._builder
         while True:
             item = self._next(idle_timeout)
@@ -437,6 +446,9 @@ class MysqlReader:
                 if out:
                     yield from out
                 self._delivered = here
+            stream = self._stream
+            if caught_up and stream is not None and stream.queue.empty():
+                yield None  # caught up with the source, for now
 
     def _next(self, idle_timeout: float) -> list[bytes] | None:
         """The next batch of event bytes, rebuilding the stream after a transient error."""
