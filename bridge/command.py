@@ -377,7 +377,7 @@ def _explain(  # noqa: PLR0917 - the translate options, passed on
     unsafe: str,
 ) -> Translation:
     from bridge.translate.statement_explain import explain_statement  # noqa: PLC0415
-    from bridge.translate.statements import StatementPolicy  # noqa: PLC0415
+    from bridge.translate.statement_types import StatementPolicy  # noqa: PLC0415
 
     return explain_statement(
         statement,

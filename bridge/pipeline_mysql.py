@@ -42,8 +42,7 @@ from bridge.readers.mysql import MysqlReader
 from bridge.readers.mysqlschema import table_matcher
 from bridge.snapshot import mysql as mysnapshot
 from bridge.snapshot.mysql import SnapshotPositions
-from bridge.translate.ddl import translate_ddl
-from bridge.translate.statements import StatementError
+from bridge.translate.statement_types import StatementError
 from bridge.translate.types import TypePolicy, pg_not_null, to_postgres
 
 if TYPE_CHECKING:
@@ -182,6 +181,8 @@ def prepare_target(
             continue
         cur.execute(f"SHOW CREATE TABLE {mysnapshot.qualified(t)}")
         text = str(cur.fetchone()[1])
+        from bridge.translate.ddl import translate_ddl  # noqa: PLC0415 - sqlglot, when needed
+
         translation = translate_ddl(text, source="mysql", target="postgres", policy=policy)
         conn.execute(
             "SELECT set_config('search_path', %s, true)",
@@ -256,6 +257,8 @@ def _translate_ddl(
     patterns: Sequence[str],
     policy: TypePolicy,
 ) -> Ddl | None:
+    from bridge.translate.ddl import translate_ddl  # noqa: PLC0415 - sqlglot, when needed
+
     try:
         tr = translate_ddl(
             ev.text, source="mysql", target="postgres", policy=policy, position=str(ev.position)

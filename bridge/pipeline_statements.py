@@ -22,8 +22,7 @@ from bridge.appliers.postgres import PostgresApplier
 from bridge.log.events import Begin, Event, Statement
 from bridge.positions import BinlogPosition, Position
 from bridge.readers.mysql import MysqlReader
-from bridge.translate.statements import StatementError
-from bridge.translate.statements_pg import to_postgres_statements
+from bridge.translate.statement_types import StatementError
 from bridge.translate.types import TypePolicy
 
 if TYPE_CHECKING:
@@ -38,6 +37,10 @@ def with_translations(
     for ev in events:
         if type(ev) is Statement:
             try:
+                from bridge.translate.statements_pg import (  # noqa: PLC0415 - sqlglot
+                    to_postgres_statements,
+                )
+
                 text = to_postgres_statements(
                     ev,
                     lookup=reader.table_schema,

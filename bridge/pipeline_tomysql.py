@@ -36,7 +36,6 @@ from bridge.readers.pgcatalog import Catalog
 from bridge.readers.postgres import SESSION_OPTIONS, PostgresReader, connect_source
 from bridge.snapshot import postgres as pgsnapshot
 from bridge.snapshot.postgres import Conn, ProgressCallback, TableProgress
-from bridge.translate.ddl import translate_ddl
 from bridge.translate.pgstatements import ddl_statements as pg_ddl_statements
 from bridge.translate.types import TypePolicy, quote_mysql, to_mysql
 
@@ -314,6 +313,8 @@ def ddl_statements(
     # Captured text may carry DML sent in the same string (its rows arrive as row events) and
     # several commands: each schema-changing statement is translated on its own.
     for text in pg_ddl_statements(ev.text):
+        from bridge.translate.ddl import translate_ddl  # noqa: PLC0415 - sqlglot, when needed
+
         translation = translate_ddl(
             text,
             source="postgres",

@@ -32,7 +32,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bridge import heartbeat
 from bridge.errors import DecodeError
@@ -58,7 +58,10 @@ from bridge.readers.binlog_rowevents import fast_constructor
 from bridge.readers.binlogcontext import statement_context
 from bridge.readers.binlogrows import RowsEvent, TableCache, TableMap
 from bridge.readers.mysqlschema import map_column_type
-from bridge.translate.statements import Prepared, StatementError, StatementTranslator
+from bridge.translate.statement_types import Prepared, StatementError
+
+if TYPE_CHECKING:
+    from bridge.translate.statements import StatementTranslator
 
 Describe = Callable[[TableMap], tuple[tuple[Column, ...], tuple[str, ...]]]
 """A table map's relation columns and key (the reader asks information_schema)."""

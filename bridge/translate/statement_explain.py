@@ -12,13 +12,8 @@ from bridge.errors import ConfigError
 from bridge.log.events import SourceId, Statement, StatementContext
 from bridge.positions import BinlogPosition
 from bridge.translate.ddl import Translation
-from bridge.translate.statements import (
-    Analysis,
-    SchemaLookup,
-    StatementPolicy,
-    StatementTranslator,
-    parse,
-)
+from bridge.translate.statement_types import StatementPolicy
+from bridge.translate.statements import Analysis, SchemaLookup, StatementTranslator, parse
 from bridge.translate.statements_pg import to_postgres_statements
 from bridge.translate.types import TypePolicy
 

@@ -48,15 +48,17 @@ from bridge.log.events import Statement, TableName
 from bridge.log.values import BitString, Interval, Json, MysqlSet, SpecialTemporal, Value, ZeroDate
 from bridge.translate import statement_values as sv
 from bridge.translate.mysqlrand import postgres_rand_expression
+from bridge.translate.statement_types import (
+    StatementError,
+    StatementPolicy,
+    TableColumn,
+    TableSchema,
+)
 from bridge.translate.statements import (
     Analysis,
     Cell,
     SchemaLookup,
-    StatementError,
-    StatementPolicy,
     StatementTranslator,
-    TableColumn,
-    TableSchema,
     Target,
     parse,
     postgres_time_zone,

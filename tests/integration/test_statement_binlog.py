@@ -36,7 +36,7 @@ from bridge.log.events import (
 from bridge.positions import BinlogPosition
 from bridge.translate.ddl import translate_ddl
 from bridge.translate.pgstatements import split_statements
-from bridge.translate.statements import TableSchema, UnsafeStatementError
+from bridge.translate.statement_types import TableSchema, UnsafeStatementError
 from bridge.translate.statements_pg import to_postgres_statements
 from tests.integration.crossengine import (
     assert_same_rows,

@@ -43,14 +43,13 @@ from bridge.readers.mysqlschema import column_type
 from bridge.translate import statement_values as sv
 from bridge.translate.mysqlrand import MysqlRand, rand_n
 from bridge.translate.statement_explain import cli_context, parse_var
-from bridge.translate.statements import (
+from bridge.translate.statement_types import (
     StatementPolicy,
-    StatementTranslator,
     TableColumn,
     TableSchema,
     UnsafeStatementError,
-    postgres_time_zone,
 )
+from bridge.translate.statements import StatementTranslator, postgres_time_zone
 from bridge.translate.statements_pg import to_postgres_statements
 
 DATA = Path(__file__).parent.parent / "data"
