@@ -370,10 +370,11 @@ class Pipeline:
                     on_progress=self.on_copy,
                     stop=self.stop_event,
                 )
+                # The copied columns, for telling later source changes from target drift: read
+                # while the tables are locked, so no ALTER since the snapshot is in them.
+                infos = {t: pgschema.table_info(src, t) for t in chosen}
             pgsnapshot.create_indexes(src, applier.conn, created)
             self.status.copied_rows = sum(counts.values())
-            # What was copied, for telling later source changes from target drift.
-            infos = {t: pgschema.table_info(src, t) for t in chosen}
             applier.remember({t: dict.fromkeys(i.columns) for t, i in infos.items() if i})
             applier.mark_snapshot(reader.source, str(consistent), done=True)
 

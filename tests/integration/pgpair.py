@@ -123,6 +123,13 @@ def wait_for(
 MARKER = "CREATE TABLE IF NOT EXISTS public.zz_marker (id int PRIMARY KEY)"
 
 
+def _streaming(conn: psycopg.Connection[tuple[object, ...]]) -> bool:
+    if conn.execute("SELECT to_regclass('bridge.checkpoints')").fetchone() == (None,):
+        return False
+    row = conn.execute("SELECT bool_and(phase = 'streaming') FROM bridge.checkpoints").fetchone()
+    return bool(row and row[0])
+
+
 def sync(source: str, target: str, timeout: float = 60, running: Running | None = None) -> None:
     """Write a marker row on the source and wait until the target has it: caught up."""
     token = secrets.randbelow(2**31)
@@ -132,10 +139,11 @@ def sync(source: str, target: str, timeout: float = 60, running: Running | None 
         with psycopg.connect(target, autocommit=True) as conn:
             if conn.execute("SELECT to_regclass('public.zz_marker')").fetchone() == (None,):
                 return False
-            return (
-                conn.execute("SELECT 1 FROM public.zz_marker WHERE id = %s", (token,)).fetchone()
-                is not None
-            )
+            if conn.execute("SELECT 1 FROM public.zz_marker WHERE id = %s", (token,)).fetchone():
+                # The marker may have come with the initial copy, whose tables commit one by
+                # one: the target is whole once every pipeline on it streams.
+                return _streaming(conn)
+            return False
 
     wait_for(arrived, timeout, "the target to catch up", running)
 

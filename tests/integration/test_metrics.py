@@ -206,6 +206,7 @@ def test_mariadb_metrics_and_idle_heartbeats(my_to_pg: tuple[str, str]) -> None:
         assert value(samples, "dbbridge_lag_seconds") is not None
         assert value(samples, "dbbridge_heartbeats_enabled") == 1
         assert (value(samples, "dbbridge_batch_rows_count") or 0) >= 1
+        wait_for(lambda: heartbeat_row(target, "myobs") is not None, 20, "a first heartbeat")
         beat0 = heartbeat_row(target, "myobs")
         assert beat0 is not None
         wait_for(
