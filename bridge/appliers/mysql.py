@@ -46,6 +46,7 @@ import pymysql
 from bridge.appliers import myadapt, relations
 from bridge.appliers.base import Applier
 from bridge.appliers.changes import Op, Row, TableChanges
+from bridge.appliers.myinflight import DATA_EVENTS, InFlight
 from bridge.appliers.mytarget import (
     Conn,
     TargetTable,
@@ -60,6 +61,7 @@ from bridge.appliers.mytarget import (
 )
 from bridge.errors import ApplyError, BridgeError
 from bridge.log.events import (
+    Begin,
     Commit,
     Ddl,
     Delete,
@@ -179,6 +181,7 @@ class MysqlApplier(Applier):
         try:
             self.session = prepare_session(self.conn, binlog=binlog)
             self._set_checkpoint(load_checkpoint(self.conn, pipeline))
+            self._inflight = InFlight(self.conn, pipeline)
             self.conn.commit()
         except pymysql.Error as e:
             self.conn.close()
@@ -223,8 +226,15 @@ class MysqlApplier(Applier):
         On any error the open target transaction is rolled back first: nothing after the last
         checkpoint stays applied.
         """
+        kind = type(ev)
+        if kind is Begin:
+            self._inflight.begin(ev.commit_position)  # type: ignore[union-attr]
+        elif kind in DATA_EVENTS and not self._skip and self._inflight.take():
+            return  # made durable before a DDL's implicit commit by an earlier run
         try:
             self._dispatch(ev)
+            if kind is Commit:
+                self._inflight.commit_seen()
         except BridgeError as e:
             if e.position is None:
                 e.position = str(ev.position)
@@ -445,11 +455,19 @@ class MysqlApplier(Applier):
 
     # -- schema ------------------------------------------------------------------------------
 
-    def _commit_before_ddl(self) -> None:
-        """MySQL commits implicitly around DDL: commit what we hold, with its checkpoint, first."""
+    def _commit_before_ddl(self, *, minus: int = 0) -> None:
+        """MySQL commits implicitly around DDL: commit what we hold first, with its checkpoint
+        and how far into the open source transaction it goes (`minus`: data events taken but
+        not yet applied, the DDL's own)."""
         self.flush()
-        if self._last_commit is not None:
-            self._unreported = self._commit_now()
+        try:
+            with self.conn.cursor() as cur:
+                self._inflight.record(cur, minus=minus)
+        except pymysql.Error as e:
+            raise mysql_error(e, "writing bridge.in_flight") from e
+        last = self._commit_now()
+        if last is not None:
+            self._unreported = last
 
     def _relation(self, ev: Relation) -> None:
         """Make the target table follow the source's relation: create it, or drop the columns
@@ -581,13 +599,19 @@ class MysqlApplier(Applier):
             )
         else:
             statements = self.translate_ddl(ev)
-        self._commit_before_ddl()
+        self._commit_before_ddl(minus=1)
         if ev.schema:
             database = self.schema_map(TableName(ev.schema, "")).schema
             self._execute_ddl(f"USE {quote_ident(database)}", ev)
         for stmt in statements:
             self._execute_ddl(stmt, ev)
         self._forget_known()
+        try:  # the statement is durable (implicit commit): so is its place in the transaction
+            with self.conn.cursor() as cur:
+                self._inflight.record(cur)
+            self.conn.commit()
+        except pymysql.Error as e:
+            raise mysql_error(e, "writing bridge.in_flight") from e
         self._schema_changed(None)
 
     # -- transactions --------------------------------------------------------------------------
@@ -610,6 +634,8 @@ class MysqlApplier(Applier):
                 self._write_checkpoint(
                     last.source, "streaming", str(last.commit_position), None, last
                 )
+                with self.conn.cursor() as cur:
+                    self._inflight.clear_if_done(cur)
             self.conn.commit()
         except pymysql.Error as e:
             raise mysql_error(e, "committing a batch") from e

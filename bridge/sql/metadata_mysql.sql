@@ -49,5 +49,12 @@ CREATE TABLE bridge.pipeline_stats (
     PRIMARY KEY (pipeline)
 );
 
+CREATE TABLE bridge.in_flight (
+    pipeline VARCHAR(200) NOT NULL, 
+    commit_position TEXT NOT NULL, 
+    events BIGINT NOT NULL, 
+    PRIMARY KEY (pipeline)
+);
+
 UPDATE bridge.alembic_version SET version_num='0002' WHERE bridge.alembic_version.version_num = '0001';
 

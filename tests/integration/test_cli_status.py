@@ -46,7 +46,7 @@ def test_init_creates_then_finds_the_metadata_schema(pair: tuple[str, str]) -> N
             "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables"
             " WHERE schemaname = 'bridge'"
         ).fetchone()
-    assert tables == ("alembic_version,checkpoints,heartbeats,pipeline_stats,relations",)
+    assert tables == ("alembic_version,checkpoints,heartbeats,in_flight,pipeline_stats,relations",)
 
 
 def test_status_shows_each_pipeline_with_position_and_lag(pair: tuple[str, str]) -> None:

@@ -209,6 +209,7 @@ def test_metadata_migrations_on_mariadb(target: Target) -> None:
                 "alembic_version",
                 "checkpoints",
                 "heartbeats",
+                "in_flight",
                 "pipeline_stats",
                 "relations",
             }
@@ -674,3 +675,50 @@ def test_access_denied_is_a_configuration_error(
         applier.close()
         target.execute(f"DROP USER '{user}'@'%'")
     assert target.rows("t") == []
+
+
+def test_a_crash_after_an_implicit_commit_resumes_inside_the_transaction(target: Target) -> None:
+    """A source transaction holding DDL reaches MySQL in pieces (DDL commits implicitly). After
+    a crash between the pieces, the replayed transaction skips what is already on the target:
+    no duplicate row in a keyless table, no second ALTER ("duplicate column")."""
+    target.execute("CREATE TABLE k (n int)")  # keyless: a replayed insert would show twice
+    ddl = Ddl(
+        SOURCE, Lsn(0x1_0000_0100), "ALTER TABLE k ADD COLUMN m int", "postgres", schema="public"
+    )
+    src = Source(TableName("public", "k"), ("n",), key=())
+    src.begin()
+    src.insert(1)
+    src.insert(2)
+    src.events.append(ddl)
+    src.events.append(Insert(SOURCE, src.pos(), TableName("public", "k"), ("n", "m"), (3, 30), ()))
+    last = src.commit()
+    events = src.take()
+
+    def translate(ev: Ddl) -> list[str]:
+        return ["ALTER TABLE k ADD COLUMN m int"]
+
+    crashed = target.applier(translate_ddl=translate)
+    try:
+        apply_all(crashed, events[:-1])  # everything but the Commit: the DDL ran, then a crash
+    finally:
+        crashed.conn.close()  # no commit, no rollback: as a killed process leaves it
+    assert target.rows("k") == [(1, None), (2, None)]  # the rows before the DDL are durable
+    assert target.checkpoint() is None
+
+    applier = target.applier(translate_ddl=translate)
+    try:
+        apply_all(applier, events)  # the whole transaction again, from its checkpoint
+        assert applier.commit() == last
+    finally:
+        applier.close()
+    assert target.rows("k", order="n") == [(1, None), (2, None), (3, 30)]
+    assert target.checkpoint() == (str(last.commit_position), 1, 1)
+    conn = mysql_connect(target.dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT count(*) FROM bridge.in_flight WHERE pipeline = %s", (target.pipeline,)
+            )
+            assert cur.fetchone() == (0,)  # gone with the checkpoint that covers the transaction
+    finally:
+        conn.close()

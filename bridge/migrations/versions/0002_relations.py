@@ -1,9 +1,10 @@
-"""Relations and pipeline stats.
+"""Relations, pipeline stats and in-flight transactions.
 
 `relations`: the columns each pipeline last replicated per source table; they tell a source
 schema change from a target table changed by hand (bridge/appliers/relations.py), written in the
 same target transaction as the rows they describe. `pipeline_stats`: a running pipeline's rate,
-batch size, retries and last error, for `dbbridge status` (bridge/pipestats.py).
+batch size, retries and last error, for `dbbridge status` (bridge/pipestats.py). `in_flight`:
+how far a MySQL target got into a source transaction before a DDL's implicit commit.
 
 Revision ID: 0002
 Revises: 0001
@@ -48,6 +49,18 @@ def upgrade() -> None:
     )
 
 
+    op.create_table(
+        "in_flight",
+        # MySQL targets: how far into a source transaction holding DDL the target got before
+        # the DDL's implicit commit (bridge/appliers/myinflight.py).
+        sa.Column("pipeline", sa.String(200), primary_key=True),
+        sa.Column("commit_position", sa.Text, nullable=False),
+        sa.Column("events", sa.BigInteger, nullable=False),
+        schema="bridge",
+    )
+
+
 def downgrade() -> None:
+    op.drop_table("in_flight", schema="bridge")
     op.drop_table("pipeline_stats", schema="bridge")
     op.drop_table("relations", schema="bridge")
