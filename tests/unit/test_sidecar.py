@@ -259,6 +259,26 @@ def test_json_display_lines() -> None:
     assert lines[1] == lines[1] | {"message": "resuming from 0/10", "position": "0/10"}
 
 
+def test_warnings_show_when_quiet_and_log_as_warnings() -> None:
+    """A notice starting with bridge.pipeline.WARNING (a retry, a --skip-ddl) wants attention:
+    --quiet hides the routine ones only, and JSON logs give it level warning."""
+    from rich.console import Console  # noqa: PLC0415
+
+    from bridge.pipeline import WARNING  # noqa: PLC0415
+    from bridge.progress import RunDisplay  # noqa: PLC0415
+
+    text = io.StringIO()
+    quiet = RunDisplay(Console(file=text, width=200), quiet=True)
+    quiet.notice("resuming from 0/10")
+    quiet.notice(f"{WARNING}transient fault, retrying in 0.5 s: the target failed")
+    assert text.getvalue() == "warning: transient fault, retrying in 0.5 s: the target failed\n"
+    out = io.StringIO()
+    logformat.JsonDisplay("p3", stream=out, every=0).notice(f"{WARNING}skipping the DDL at x")
+    (line,) = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert line["level"] == "warning"
+    assert line["message"] == "skipping the DDL at x"
+
+
 @pytest.fixture
 def bridge_logger() -> Iterator[None]:
     """`run` installs handlers on the `bridge` logger; put it back as it was."""
