@@ -574,7 +574,10 @@ class MysqlApplier(Applier):
         except pymysql.Error as e:
             err = mysql_error(e, f"changing the schema ({stmt})", position=str(ev.position))
             if isinstance(err, ApplyError) and not err.retryable:
-                err.hint = "fix the target schema by hand so the statement applies, then restart"
+                err.hint = (
+                    "fix the target schema by hand so the statement applies and restart, or make"
+                    " its change by hand and run again with --skip-ddl POSITION (the one above)"
+                )
             raise err from e
 
     def _truncate(self, ev: Truncate) -> None:

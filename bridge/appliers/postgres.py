@@ -576,7 +576,8 @@ class PostgresApplier(Applier):
         except psycopg.Error as e:
             raise ApplyError(
                 f"the target refused the source's DDL {text!r}: {e.diag.message_primary or e}",
-                hint="fix the target schema by hand so the statement applies, then restart",
+                hint="fix the target schema by hand so the statement applies and restart, or make"
+                " its change by hand and run again with --skip-ddl POSITION (the one above)",
                 position=str(ev.position),
                 sqlstate=e.sqlstate,
                 retryable=False,
