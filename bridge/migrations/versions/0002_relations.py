@@ -48,7 +48,6 @@ def upgrade() -> None:
         schema="bridge",
     )
 
-
     op.create_table(
         "in_flight",
         # MySQL targets: how far into a source transaction holding DDL the target got before
