@@ -28,19 +28,24 @@ from tests.integration.pgpair import Running, execute, wait_for
 def sync_to_mysql(
     source: str, target: str, timeout: float = 60, running: Running | None = None
 ) -> None:
-    """Write a marker row on the PostgreSQL source; wait until the MariaDB target has it."""
-    token = secrets.randbelow(2**31)
-    execute(source, f"INSERT INTO public.zz_marker VALUES ({token})")
+    """Write a marker row on the PostgreSQL source; wait until the MariaDB target has it.
+
+    A marker can come with the initial copy, whose tables commit one by one, so a second one is
+    written once the first is there: it can only arrive by streaming, which starts after the
+    whole copy (the `bridge` database, where the phases are, is shared by every test here)."""
     db = database(target)
+    for _ in range(2):
+        token = secrets.randbelow(2**31)
+        execute(source, f"INSERT INTO public.zz_marker VALUES ({token})")
 
-    def arrived() -> bool:
-        try:
-            rows = my_query(target, f"SELECT 1 FROM `{db}`.zz_marker WHERE id = {token}")
-        except Exception:  # noqa: BLE001 - the table is not there yet
-            return False
-        return bool(rows)
+        def arrived(token: int = token) -> bool:
+            try:
+                rows = my_query(target, f"SELECT 1 FROM `{db}`.zz_marker WHERE id = {token}")
+            except Exception:  # noqa: BLE001 - the table is not there yet
+                return False
+            return bool(rows)
 
-    wait_for(arrived, timeout, "the target to catch up", running)
+        wait_for(arrived, timeout, "the target to catch up", running)
 
 
 def norm(value: Any) -> Any:  # noqa: PLR0911 - one case per value kind
