@@ -18,7 +18,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -28,7 +28,7 @@ from bridge.local.servers import LocalServer
 from tests.integration.crossengine import assert_same_rows, sync_mysql
 from tests.integration.mypair import execute as my_execute
 from tests.integration.pgpair import MARKER, assert_same, execute, sync
-from tests.integration.workload import Workload, my_step, pg_step
+from tests.integration.workload import Step, Workload, my_step, pg_step
 
 FAULTS = 10
 
@@ -110,6 +110,35 @@ def _pair(source_spec: str, target_spec: str) -> Iterator[tuple[LocalServer, Loc
         servers.stop(source.directory)
 
 
+def _survive(
+    src: LocalServer,
+    tgt: LocalServer,
+    step: Step,
+    seeds: tuple[int, int],
+    *,
+    sync_to: Callable[..., None],
+    log: Path,
+) -> None:
+    """A live workload on `src` while the faults hit; then the pipeline catches up and stops."""
+    work = Workload(src.dsn, step, seed=seeds[0], reconnect=True)
+    work.start()
+    bridge = Bridge(src.dsn, tgt.dsn, log)
+    try:
+        done = _faults(bridge, src, tgt, seed=seeds[1])
+    finally:
+        work.halt.set()
+        work.join(15)
+    bridge.ensure_running()
+    sync_to(src.dsn, tgt.dsn, timeout=180)
+    bridge.stop()
+    print(
+        f"\nfaults: {done}; bridge exits: {bridge.exits}; workload: {work.transactions}"
+        f" transactions, {work.reconnects} reconnects"
+    )
+    assert work.reconnects > 0  # the server faults did cut the workload off
+    assert work.transactions > 100
+
+
 @pytest.mark.slow
 def test_chaos_pg13_to_pg17(tmp_path: Path) -> None:
     with _pair("postgres:13", "postgres:17") as (src, tgt):
@@ -122,23 +151,7 @@ def test_chaos_pg13_to_pg17(tmp_path: Path) -> None:
             "ALTER TABLE audit REPLICA IDENTITY FULL",
             "INSERT INTO accounts (balance, note) SELECT g, 'seed' FROM generate_series(1, 3000) g",
         )
-        work = Workload(src.dsn, pg_step, seed=5, reconnect=True)
-        work.start()
-        bridge = Bridge(src.dsn, tgt.dsn, tmp_path / "bridge.log")
-        try:
-            done = _faults(bridge, src, tgt, seed=21)
-        finally:
-            work.halt.set()
-            work.join(15)
-        bridge.ensure_running()
-        sync(src.dsn, tgt.dsn, timeout=180)
-        bridge.stop()
-        print(
-            f"\nfaults: {done}; bridge exits: {bridge.exits}; workload: {work.transactions}"
-            f" transactions, {work.reconnects} reconnects"
-        )
-        assert work.reconnects > 0  # the server faults did cut the workload off
-        assert work.transactions > 100
+        _survive(src, tgt, pg_step, (5, 21), sync_to=sync, log=tmp_path / "bridge.log")
         assert_same(src.dsn, tgt.dsn, ["accounts"])
         assert_same(src.dsn, tgt.dsn, ["audit"], order_by="seq, at")
         _verify(src.dsn, tgt.dsn)
@@ -154,22 +167,6 @@ def test_chaos_mariadb_to_pg17(tmp_path: Path) -> None:
             "CREATE TABLE audit (seq int NOT NULL, at datetime(6))",
             "INSERT INTO accounts (balance, note) SELECT seq, 'seed' FROM seq_1_to_3000",
         )
-        work = Workload(src.dsn, my_step, seed=6, reconnect=True)
-        work.start()
-        bridge = Bridge(src.dsn, tgt.dsn, tmp_path / "bridge.log")
-        try:
-            done = _faults(bridge, src, tgt, seed=22)
-        finally:
-            work.halt.set()
-            work.join(15)
-        bridge.ensure_running()
-        sync_mysql(src.dsn, tgt.dsn, timeout=180)
-        bridge.stop()
-        print(
-            f"\nfaults: {done}; bridge exits: {bridge.exits}; workload: {work.transactions}"
-            f" transactions, {work.reconnects} reconnects"
-        )
-        assert work.reconnects > 0  # the server faults did cut the workload off
-        assert work.transactions > 100
+        _survive(src, tgt, my_step, (6, 22), sync_to=sync_mysql, log=tmp_path / "bridge.log")
         assert_same_rows(src.dsn, tgt.dsn, ["accounts", "audit"])
         _verify(src.dsn, tgt.dsn)

@@ -5,21 +5,18 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
 
 import psycopg
 import pytest
 
 from bridge import metadata, pipestats
 from bridge.local.servers import LocalServer
-from tests.integration.pgpair import MARKER, dbbridge, execute, fresh_db, pipeline_thread, sync
+from tests.integration.pgpair import dbbridge, execute, fresh_db, pipeline_thread, sync
 
 
 @pytest.fixture
-def pair(pg13_server: LocalServer, pg17_server: LocalServer) -> Iterator[tuple[str, str]]:
-    with fresh_db(pg13_server, "src") as source, fresh_db(pg17_server, "tgt") as target:
-        execute(source, MARKER)
-        yield source, target
+def pair(pg13_to_17: tuple[str, str]) -> tuple[str, str]:
+    return pg13_to_17
 
 
 def test_head_is_the_newest_migration() -> None:

@@ -30,10 +30,9 @@ from tests.integration.pgpair import (
     bridge_run,
     dbbridge,
     fresh_db,
-    kill_9_repeatedly,
     pipeline_thread,
 )
-from tests.integration.workload import Workload, my_step
+from tests.integration.workload import kill_9_under_load, my_step
 
 
 @pytest.fixture(params=[15, 17], ids=["mariadb-pg15", "mariadb-pg17"])
@@ -107,15 +106,8 @@ def test_kill_9_five_times_under_load(my_to_pg17: tuple[str, str]) -> None:
         "CREATE TABLE audit (seq int NOT NULL, at datetime(6))",
         "INSERT INTO accounts (balance, note) SELECT seq, 'seed' FROM seq_1_to_2000",
     )
-    work = Workload(source, my_step, seed=9)
-    work.start()
-    try:
-        kill_9_repeatedly(("run", "--source", source, "--target", target, "--name", "k9", "-q"))
-    finally:
-        work.halt.set()
-        work.join(10)
-    assert work.error is None, work.error
-    assert work.transactions > 50
+    args = ("run", "--source", source, "--target", target, "--name", "k9", "-q")
+    kill_9_under_load(args, source, my_step, seed=9)
     with bridge_run(source, target, "k9"):
         sync_mysql(source, target, timeout=90)
     assert_same_rows(source, target, ["accounts", "audit"])

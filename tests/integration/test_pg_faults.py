@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 import socket
 import time
-from collections.abc import Iterator
 
 import psycopg
 import pytest
@@ -19,17 +18,9 @@ from tests.integration.pgpair import (
     dbbridge,
     execute,
     fresh_db,
-    kill_9_repeatedly,
     sync,
 )
-from tests.integration.workload import Workload, pg_step
-
-
-@pytest.fixture
-def pg13_to_17(pg13_server: LocalServer, pg17_server: LocalServer) -> Iterator[tuple[str, str]]:
-    with fresh_db(pg13_server, "src") as source, fresh_db(pg17_server, "tgt") as target:
-        execute(source, MARKER)
-        yield source, target
+from tests.integration.workload import kill_9_under_load, pg_step
 
 
 def test_kill_9_five_times_under_load(pg13_to_17: tuple[str, str]) -> None:
@@ -43,15 +34,8 @@ def test_kill_9_five_times_under_load(pg13_to_17: tuple[str, str]) -> None:
         "ALTER TABLE audit REPLICA IDENTITY FULL",
         "INSERT INTO accounts (balance, note) SELECT g, 'seed' FROM generate_series(1, 2000) g",
     )
-    work = Workload(source, pg_step, seed=9)
-    work.start()
-    try:
-        kill_9_repeatedly(("run", "--source", source, "--target", target, "--name", "k9", "-q"))
-    finally:
-        work.halt.set()
-        work.join(10)
-    assert work.error is None, work.error
-    assert work.transactions > 50
+    args = ("run", "--source", source, "--target", target, "--name", "k9", "-q")
+    kill_9_under_load(args, source, pg_step, seed=9)
     with bridge_run(source, target, "k9"):
         sync(source, target, timeout=90)
     assert_same(source, target, ["accounts"])

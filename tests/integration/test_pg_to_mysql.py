@@ -28,11 +28,10 @@ from tests.integration.pgpair import (
     dbbridge,
     execute,
     fresh_db,
-    kill_9_repeatedly,
     pipeline_thread,
     wait_for,
 )
-from tests.integration.workload import Workload, pg_step
+from tests.integration.workload import kill_9_under_load, pg_step
 
 
 @pytest.fixture
@@ -215,15 +214,7 @@ def test_kill_9_five_times_under_load(pg_to_mysql: tuple[str, str]) -> None:
         "INSERT INTO accounts (balance, note) SELECT g, 'seed' FROM generate_series(1, 2000) g",
     )
     args = ("run", "--source", source, "--target", target, "--name", "k9", "-q")
-    work = Workload(source, pg_step, seed=11)
-    work.start()
-    try:
-        kill_9_repeatedly(args)
-    finally:
-        work.halt.set()
-        work.join(10)
-    assert work.error is None, work.error
-    assert work.transactions > 50
+    kill_9_under_load(args, source, pg_step, seed=11)
     with bridge_run(source, target, "k9"):
         sync_to_mysql(source, target, timeout=90)
     assert_same(source, target, ["accounts"])

@@ -8,7 +8,7 @@ import contextlib
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import psycopg
@@ -98,3 +98,20 @@ class Workload(threading.Thread):
                 if conn is not None:
                     with contextlib.suppress(Exception):
                         conn.close()
+
+
+def kill_9_under_load(args: Sequence[str], source: str, step: Step, *, seed: int) -> Workload:
+    """`dbbridge ARGS` killed with -9 five times while a workload writes to `source`; returns
+    the finished workload, which must have run without error."""
+    from tests.integration.pgpair import kill_9_repeatedly  # noqa: PLC0415 - pgpair is heavier
+
+    work = Workload(source, step, seed=seed)
+    work.start()
+    try:
+        kill_9_repeatedly(args)
+    finally:
+        work.halt.set()
+        work.join(10)
+    assert work.error is None, work.error
+    assert work.transactions > 50
+    return work
