@@ -17,7 +17,7 @@ from typing import Any
 
 from bridge.log.events import Ddl, Delete, Insert, Statement, Truncate, Update
 
-DATA_EVENTS = (Insert, Update, Delete, Truncate, Ddl, Statement)
+DATA_EVENTS: frozenset[type] = frozenset({Insert, Update, Delete, Truncate, Ddl, Statement})
 
 
 class InFlight:

@@ -465,9 +465,13 @@ class MysqlApplier(Applier):
                 self._inflight.record(cur, minus=minus)
         except pymysql.Error as e:
             raise mysql_error(e, "writing bridge.in_flight") from e
-        last = self._commit_now()
-        if last is not None:
-            self._unreported = last
+        try:
+            if self._last_commit is not None:
+                self._unreported = self._commit_now()
+            else:  # only the open transaction's first rows: its counts go with its checkpoint
+                self.conn.commit()
+        except pymysql.Error as e:
+            raise mysql_error(e, "committing before DDL") from e
 
     def _relation(self, ev: Relation) -> None:
         """Make the target table follow the source's relation: create it, or drop the columns

@@ -8,12 +8,12 @@ on the target (retried until space is back); a slow target that cancels statemen
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -39,13 +39,6 @@ from tests.integration.pgpair import (
     sync,
     table_rows,
 )
-
-
-@pytest.fixture
-def pg13_to_17(pg13_server: LocalServer, pg17_server: LocalServer) -> Iterator[tuple[str, str]]:
-    with fresh_db(pg13_server, "src") as source, fresh_db(pg17_server, "tgt") as target:
-        execute(source, MARKER)
-        yield source, target
 
 
 def _fails(*args: str, timeout: float = 120) -> tuple[int, str]:
@@ -269,6 +262,12 @@ def test_a_column_dropped_on_the_target_stops_with_exit_2_until_restored(
     )
     assert _checkpoint(target, "drift") == before
     assert table_rows(target, "public.t") == before_rows
+    # The pipeline wrote the error it stopped on where `dbbridge status` shows it.
+    proc = dbbridge("status", "--target", target, "--json")
+    out, _ = proc.communicate(timeout=60)
+    (row,) = [r for r in json.loads(out) if r["pipeline"] == "drift"]
+    assert "has lost column(s) w" in row["last_error"]
+    assert row["last_error_at"] is not None
 
     # The fix the message gives: the column back, the pipeline catches up, --repair the rest.
     execute(target, "ALTER TABLE public.t ADD COLUMN w text")
@@ -319,7 +318,7 @@ def test_the_targets_own_columns_survive_a_source_schema_change(
     assert table_rows(target, "public.t") == ["(1,1,mine)", "(2,2,mine)"]
 
 
-def test_a_not_null_column_added_on_the_target_stops_with_the_row_named(
+def test_a_not_null_column_added_on_the_target_stops_with_the_fix(
     pg13_to_17: tuple[str, str],
 ) -> None:
     source, target = pg13_to_17
