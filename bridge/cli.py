@@ -243,6 +243,14 @@ def policy_options(f: Callable[..., None]) -> Callable[..., None]:
     " source's max_slot_wal_keep_size when set].",
 )
 @click.option(
+    "--catch-up-above",
+    metavar="SIZE",
+    default="8MB",
+    show_default=True,
+    help="A PostgreSQL source this far behind (WAL) is first read through SQL decoding, in bulk:"
+    " several times less work on the source than its walsender (off: always the walsender).",
+)
+@click.option(
     "--skip-ddl",
     multiple=True,
     metavar="POSITION",
@@ -271,6 +279,7 @@ def run(  # noqa: PLR0917 - click passes each option as an argument
     metrics_port: int | None,
     metrics_host: str,
     max_retained_wal: str | None,
+    catch_up_above: str,
     skip_ddl: tuple[str, ...],
     log_format: str,
     policy: TypePolicy,
@@ -293,7 +302,8 @@ def run(  # noqa: PLR0917 - click passes each option as an argument
         retry_for=retry_for,
         policy=policy,
         heartbeat_interval=heartbeat_interval,
-        max_retained_wal=_size_option(max_retained_wal),
+        max_retained_wal=_size_option(max_retained_wal, "--max-retained-wal"),
+        catch_up_bytes=_size_option(catch_up_above, "--catch-up-above") or None,
         skip_ddl=skip_ddl,
     )
     display: progress.RunDisplay | logformat.JsonDisplay
@@ -324,7 +334,7 @@ def run(  # noqa: PLR0917 - click passes each option as an argument
         _progress(message)
 
 
-def _size_option(text: str | None) -> int | None:
+def _size_option(text: str | None, option: str) -> int | None:
     if text is None:
         return None
     from bridge.sourcewatch import parse_size  # noqa: PLC0415
@@ -332,7 +342,7 @@ def _size_option(text: str | None) -> int | None:
     try:
         return parse_size(text)
     except ValueError as e:
-        raise click.BadParameter(str(e), param_hint="--max-retained-wal") from None
+        raise click.BadParameter(str(e), param_hint=option) from None
 
 
 def _run_pipeline(

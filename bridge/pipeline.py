@@ -36,10 +36,11 @@ from bridge.errors import (
 from bridge.gcfreeze import freeze_startup_objects
 from bridge.log.events import Begin, Commit, Ddl, Event, Relation, TableName
 from bridge.positions import Lsn, Position
+from bridge.readers.pgcatchup import CATCH_UP_BYTES
 from bridge.readers.postgres import PostgresReader
 from bridge.snapshot import postgres as pgsnapshot
 from bridge.snapshot.postgres import ProgressCallback
-from bridge.sourcewatch import SourceStats, SourceWatch
+from bridge.sourcewatch import SourceStats, SourceWatch, format_size
 from bridge.translate.types import TypePolicy
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,9 @@ class Options:
     """Seconds between heartbeat rows written on the source (bridge.heartbeat); 0: none."""
     watch_interval: float = 10.0
     """Seconds between checks of the source's head, lag in bytes and retention."""
+    catch_up_bytes: int | None = CATCH_UP_BYTES
+    """Read a PostgreSQL source's backlog this large (WAL bytes) through SQL decoding first
+    (bridge.readers.pgcatchup); None: always the walsender."""
     max_retained_wal: int | None = None
     """Warn past 80 % of this much WAL retained by the slot (bytes); None: the server's
     max_slot_wal_keep_size when set; 0: never."""
@@ -304,7 +308,12 @@ class Pipeline:
         opts = self.options
         reader: PostgresReader | None = None
         try:
-            reader = PostgresReader(self.source.url, slot=opts.slot, publication=opts.publication)
+            reader = PostgresReader(
+                self.source.url,
+                slot=opts.slot,
+                publication=opts.publication,
+                catch_up_bytes=opts.catch_up_bytes,
+            )
             tables = pgschema.list_tables(reader.sql, opts.tables) if opts.tables else None
             pgschema.check_replica_identity(reader.sql, tables or pgschema.list_tables(reader.sql))
             reader.tables = self.watch.prepare_postgres(reader.sql, opts.publication, tables)
@@ -322,6 +331,9 @@ class Pipeline:
                     )
                 start = reader.open(Lsn.parse(cp.position))
                 self.notice(f"resuming from {start}")
+                if reader.catching_up is not None:
+                    behind = format_size(reader.catching_up.behind)
+                    self.notice(f"reading the backlog ({behind} of WAL) through SQL decoding")
             else:
                 # No checkpoint yet (or a copy that never finished): start from a new slot.
                 if reader.slot_exists():

@@ -46,8 +46,9 @@ from bridge.log.events import (
 from bridge.log.values import ABSENT, UNCHANGED, Value
 from bridge.positions import Lsn
 from bridge.readers import pgoutput as po
-from bridge.readers.binlog_rowevents import fast_constructor
 from bridge.readers.pgcatalog import Catalog
+from bridge.readers.pgcatchup import CATCH_UP_BYTES, CatchUp, catch_up_events, open_catch_up
+from bridge.readers.pgoutput_fast import ChangeDecoder, compile_change
 from bridge.readers.pgpublication import DDL_LOG, ensure_publication
 from bridge.readers.pgtypes import TextDecoder
 from bridge.readers.spill import DEFAULT_MEMORY_EVENTS, SpillBuffer
@@ -58,13 +59,11 @@ SESSION_OPTIONS = (
     "-c DateStyle=ISO -c IntervalStyle=postgres -c TimeZone=UTC -c extra_float_digits=3"
     " -c bytea_output=hex"
 )
-# The backlog's hot path builds these by the hundred thousand (binlog_rowevents.py says why).
-_INSERT = fast_constructor(Insert)
-_UPDATE = fast_constructor(Update)
-_DELETE = fast_constructor(Delete)
-_LSN = fast_constructor(Lsn)
 _XLOG_HEADER = struct.Struct("!cQQq")
-_ROW_TAGS = (b"I", b"U", b"D")
+XLOG_BODY = _XLOG_HEADER.size
+"""Where an XLogData message's payload (one pgoutput message) starts."""
+_U64 = struct.Struct("!Q")
+_ROW_TAGS = frozenset(b"IUD")
 _KEEPALIVE = struct.Struct("!cQqB")
 _STATUS = struct.Struct("!cQQQqB")
 
@@ -117,6 +116,8 @@ class ReplicationConnection:
         """Highest WAL position received."""
         self.flushed = 0
         """Highest position confirmed durable on the target: the slot may free WAL before it."""
+        self.streaming = False
+        """In COPY BOTH mode (after `start`): feedback can be sent."""
 
     def identify_system(self) -> tuple[str, int, Lsn]:
         row = self.conn.execute("IDENTIFY_SYSTEM").fetchone()
@@ -138,7 +139,16 @@ class ReplicationConnection:
             raise SourceError(f"creating slot {name!r} returned nothing")
         return Lsn.parse(str(row[1])), None if row[2] is None else str(row[2])
 
-    def start(self, slot: str, start: Lsn, *, publication: str, proto_version: int) -> None:
+    def start(
+        self,
+        slot: str,
+        start: Lsn,
+        *,
+        publication: str,
+        proto_version: int,
+        flushed: Lsn | None = None,
+    ) -> None:
+        """Stream from `start`; `flushed` (default `start`) is what the target holds."""
         options = [
             ("proto_version", str(proto_version)),
             ("publication_names", sql.Identifier(publication).as_string(self.conn)),
@@ -161,36 +171,50 @@ class ReplicationConnection:
                 f"cannot start replication from slot {slot!r}: {message}",
                 sqlstate=sqlstate.decode() if sqlstate else None,
             )
-        self.received = self.flushed = start.value
+        self.received = max(self.received, start.value)
+        self.flushed = start.value if flushed is None else flushed.value
+        self.streaming = True
 
     def read(self, timeout: float) -> XLogData | None:
         """The next XLogData, answering keepalives; None when nothing came within `timeout` s."""
+        buf = self.read_raw(timeout)
+        if buf is None:
+            return None
+        _, start, end, _ = _XLOG_HEADER.unpack_from(buf)
+        return XLogData(start, end, buf[_XLOG_HEADER.size :])
+
+    def read_raw(self, timeout: float) -> bytes | None:
+        """The next XLogData message whole (its pgoutput message starts at byte `XLOG_BODY`),
+        answering keepalives; None when nothing came within `timeout` s."""
         pgconn = self.conn.pgconn
-        deadline = time.monotonic() + timeout
+        get = pgconn.get_copy_data
+        deadline = 0.0
         while True:
-            nbytes, data = pgconn.get_copy_data(1)
-            if nbytes == 0:
-                left = max(0.0, deadline - time.monotonic())
-                # Even with no time left, take in what already sits in the socket: a caller
-                # polling with timeout 0 must still see data that has arrived.
-                ready, _, _ = select.select([pgconn.socket], [], [], left)
-                if ready:
-                    pgconn.consume_input()
-                    continue
-                return None
+            nbytes, data = get(1)
+            if nbytes > 0:
+                buf = bytes(data)
+                if buf[0] == 0x77:  # 'w' XLogData
+                    (end,) = _U64.unpack_from(buf, 9)
+                    self.received = max(self.received, end)
+                    return buf
+                if buf[0] == 0x6B:  # 'k' keepalive
+                    _, end, _, reply = _KEEPALIVE.unpack_from(buf)
+                    self.received = max(self.received, end)
+                    if reply:
+                        self.send_status()
+                continue
             if nbytes < 0:
                 message = pgconn.get_error_message().strip()
                 raise SourceError(f"the replication stream ended: {message}", retryable=True)
-            buf = bytes(data)
-            if buf[:1] == b"w":
-                _, start, end, _ = _XLOG_HEADER.unpack_from(buf)
-                self.received = max(self.received, end)
-                return XLogData(start, end, buf[_XLOG_HEADER.size :])
-            if buf[:1] == b"k":
-                _, end, _, reply = _KEEPALIVE.unpack_from(buf)
-                self.received = max(self.received, end)
-                if reply:
-                    self.send_status()
+            if not deadline:
+                deadline = time.monotonic() + timeout
+            # Even with no time left, take in what already sits in the socket: a caller
+            # polling with timeout 0 must still see data that has arrived.
+            left = max(0.0, deadline - time.monotonic())
+            ready, _, _ = select.select([pgconn.socket], [], [], left)
+            if not ready:
+                return None
+            pgconn.consume_input()
 
     def send_status(self) -> None:
         flushed = self.flushed
@@ -203,7 +227,8 @@ class ReplicationConnection:
         """Report `lsn` as durable on the target; the server may then recycle WAL before it."""
         if lsn.value > self.flushed:
             self.flushed = lsn.value
-            self.send_status()
+            if self.streaming:
+                self.send_status()
 
     def close(self) -> None:
         self.conn.close()
@@ -247,6 +272,8 @@ class EventBuilder:
         self.spill_events = spill_events
         """Events of one streamed transaction kept in memory; more go to a temporary file."""
         self._relations: dict[int, _RelationState] = {}
+        self._changes: dict[int, ChangeDecoder] = {}
+        """Each relation's compiled row decoder (`fast_change`), but for DDL and heartbeat rows."""
         self._begin: Begin | None = None  # held until we know whether an Origin follows
         self._origin: str | None = None
         self._xid: int | None = None
@@ -396,84 +423,26 @@ class EventBuilder:
             f"unexpected pgoutput message {type(msg).__name__}", position=str(Lsn(lsn))
         )
 
-    def fast_change(self, buf: bytes, lsn: int) -> list[Event] | None:
-        """An Insert, Update or Delete outside a stream, decoded in one pass; None: take the
-        general path.
+    def fast_change(self, buf: bytes, pos: int, end: int, lsn: int) -> list[Event] | None:
+        """The Insert, Update or Delete in `buf[pos:end]`, outside a stream, decoded by its
+        relation's compiled decoder (`pgoutput_fast`); None: take the general path.
 
         The hot path of a backlog: it skips the decoder's message objects and the dispatch, and
         falls back (returns None) on anything unusual — an unknown relation, binary columns, a
         malformed tuple, a value that does not parse — so the general path's checks and errors
         apply there.
         """
-        rel = self._relations.get(int.from_bytes(buf[1:5], "big"))
-        if rel is None or rel.ddl_log or rel.heartbeat:
+        change = self._changes.get(int.from_bytes(buf[pos + 1 : pos + 5], "big"))
+        if change is None:
             return None
         try:
-            change = self._one_pass(rel, buf, lsn)
+            ev = change(buf, pos, end, lsn)
         except (IndexError, ValueError, UnicodeDecodeError):
             return None
         if self._begin is not None:
             begin, self._begin = self._begin, None
-            return [begin, change]
-        return [change]
-
-    def _one_pass(self, rel: _RelationState, buf: bytes, lsn: int) -> Event:
-        """`fast_change`'s decoding; raises IndexError/ValueError on anything unusual."""
-        tag = buf[0]
-        pos = 5
-        before: tuple[Value, ...] | None = None
-        if tag != 0x49 and buf[pos] in (0x4B, 0x4F):  # 'K' key / 'O' old row
-            old_kind = buf[pos]
-            before, pos = self._fast_tuple(rel, buf, pos + 1, ABSENT)
-            if old_kind == 0x4B:
-                before = _key_only(rel, before)
-        ev = rel.event
-        if tag == 0x44:  # 'D'
-            if before is None or pos != len(buf):
-                raise IndexError("a delete without its old image, or trailing bytes")
-            change: Event = _DELETE(self.source, _LSN(lsn), ev.relation, rel.names, before, ev.key)
-        else:
-            if buf[pos] != 0x4E:  # 'N'
-                raise IndexError("no new tuple")
-            after, pos = self._fast_tuple(rel, buf, pos + 1, UNCHANGED)
-            if pos != len(buf):
-                raise IndexError("trailing bytes")
-            if tag == 0x49:
-                change = _INSERT(self.source, _LSN(lsn), ev.relation, rel.names, after, ev.key)
-            else:
-                change = _UPDATE(
-                    self.source, _LSN(lsn), ev.relation, rel.names, before, after, ev.key
-                )
-        return change
-
-    @staticmethod
-    def _fast_tuple(
-        rel: _RelationState, buf: bytes, pos: int, unchanged: Value
-    ) -> tuple[tuple[Value, ...], int]:
-        """TupleData at `pos` through the relation's decoders; raises IndexError if malformed."""
-        decoders = rel.decoders
-        if int.from_bytes(buf[pos : pos + 2], "big") != len(decoders):
-            raise IndexError("column count differs from the relation")
-        pos += 2
-        out: list[Value] = []
-        append = out.append
-        for decode in decoders:
-            kind = buf[pos]
-            if kind == 0x74:  # 't'
-                start = pos + 5
-                pos = start + int.from_bytes(buf[pos + 1 : start], "big")
-                if pos > len(buf):
-                    raise IndexError("column data runs past the message")
-                append(decode(buf[start:pos]))
-            elif kind == 0x6E:  # 'n'
-                append(None)
-                pos += 1
-            elif kind == 0x75:  # 'u'
-                append(unchanged)
-                pos += 1
-            else:
-                raise IndexError("binary or unknown column kind")
-        return tuple(out), pos
+            return [begin, ev]
+        return [ev]
 
     def _ddl(self, rel: _RelationState, row: tuple[Value, ...], lsn: int) -> Ddl:
         """The Ddl event for a row of bridge.ddl_log (sql/postgres/ddl_capture.sql)."""
@@ -514,6 +483,12 @@ class EventBuilder:
         beats = heartbeat.is_table(schema, msg.name)
         state = _RelationState(event, tuple(names), decoders, mask, ddl_log, beats)
         self._relations[msg.oid] = state
+        if ddl_log or beats:  # their rows become other events: the general path
+            self._changes.pop(msg.oid, None)
+        else:
+            self._changes[msg.oid] = compile_change(
+                self.source, event.relation, state.names, key, decoders, mask
+            )
         return state
 
     def _rel(self, oid: int, lsn: int) -> _RelationState:
@@ -626,6 +601,7 @@ class PostgresReader:
         temporary_slot: bool = False,
         session_options: str = SESSION_OPTIONS,
         slot_wait: float = 10.0,
+        catch_up_bytes: int | None = CATCH_UP_BYTES,
     ) -> None:
         self.dsn = dsn
         self.slot_wait = slot_wait
@@ -649,7 +625,11 @@ class PostgresReader:
         self.proto_version = 2 if self.version_num >= 140000 else 1
         self.decoder = po.PgOutputDecoder(self.proto_version)
         self.start_lsn: Lsn | None = None
-        self._last_lsn = 0
+        self.last_lsn = 0
+        self.catch_up_bytes: int | None = catch_up_bytes
+        """Read a backlog this large (WAL bytes) through SQL decoding first (`pgcatchup`);
+        None: always the walsender."""
+        self._catch_up: CatchUp | None = None
 
     def open(
         self,
@@ -692,12 +672,20 @@ class PostgresReader:
                     retryable=False,
                 )
             begin = start or Lsn.parse(str(row[0]))
-        self.repl.start(
-            self.slot, begin, publication=self.publication, proto_version=self.proto_version
-        )
+            if self.catch_up_bytes is not None:
+                self._catch_up = open_catch_up(self, begin, self.catch_up_bytes)
+        if self._catch_up is None:
+            self.repl.start(
+                self.slot, begin, publication=self.publication, proto_version=self.proto_version
+            )
         self.start_lsn = begin
-        self._last_lsn = begin.value
+        self.last_lsn = begin.value
         return begin
+
+    @property
+    def catching_up(self) -> CatchUp | None:
+        """The SQL-decoding catch-up `open` chose, until the backlog is read."""
+        return self._catch_up
 
     def slot_exists(self) -> bool:
         row = self.sql.execute(
@@ -730,27 +718,49 @@ class PostgresReader:
 
     def events(self, *, idle_timeout: float = 1.0) -> Iterator[Event | None]:
         """Events as they complete; yields None after `idle_timeout` s without any."""
+        cu = self._catch_up
+        if cu is not None:
+            try:
+                end = yield from catch_up_events(self, cu, idle_timeout)
+            finally:
+                self._catch_up = None
+                cu.close()
+            # The backlog is read: stream from right after its last transaction.
+            self.repl.start(
+                self.slot,
+                Lsn(end),
+                publication=self.publication,
+                proto_version=self.proto_version,
+                flushed=Lsn(self.repl.flushed),
+            )
+        read = self.repl.read_raw
+        fast = self.builder.fast_change
+        decoder = self.decoder
         while True:
-            data = self.repl.read(idle_timeout)
-            if data is None:
+            buf = read(idle_timeout)
+            if buf is None:
                 yield None
                 continue
             # Messages that are not changes (Relation, Type, Commit…) may come with WAL start 0;
             # they take the position of what came before, which keeps positions ordered.
-            lsn = data.wal_start or self._last_lsn
-            self._last_lsn = lsn
-            payload = data.payload
-            if payload[:1] in _ROW_TAGS and not self.decoder.in_stream:
-                fast = self.builder.fast_change(payload, lsn)
-                if fast is not None:
-                    yield from fast
+            lsn = int.from_bytes(buf[1:9], "big") or self.last_lsn
+            self.last_lsn = lsn
+            if buf[XLOG_BODY] in _ROW_TAGS and not decoder.in_stream:
+                evs = fast(buf, XLOG_BODY, len(buf), lsn)
+                if evs is not None:
+                    yield from evs
                     continue
-            msg = self.decoder.decode(payload, lsn=lsn)
+            msg = decoder.decode(buf[XLOG_BODY:], lsn=lsn)
             yield from self.builder.feed(msg, lsn)
 
     def confirm(self, lsn: Lsn) -> None:
         self.repl.confirm(lsn)
+        if self._catch_up is not None:
+            self._catch_up.confirm(lsn)
 
     def close(self) -> None:
+        if self._catch_up is not None:
+            self._catch_up.close()
+            self._catch_up = None
         self.repl.close()
         self.sql.close()
