@@ -125,6 +125,7 @@ class TableChanges:
         groups: dict[tuple[int, ...], list[Row]] = {}
         width = len(self.columns)
         key_index = self.key_index
+        whole = key_index + tuple(i for i in range(width) if i not in key_index)
         for op, row in self.ops.values():
             if op is not _UPDATE or row is None:
                 continue
@@ -133,7 +134,14 @@ class TableChanges:
                     i for i in range(width) if i not in key_index and row[i] is not UNCHANGED
                 )
             else:
-                idx = key_index + tuple(i for i in range(width) if i not in key_index)
+                idx = whole
             groups.setdefault(idx, []).append(row)
         for idx, rows in groups.items():
-            yield idx, [tuple(r[i] for i in idx) for r in rows]
+            if idx == tuple(range(width)):  # the key first already: the rows as they are
+                yield idx, rows
+            elif len(idx) == 1:
+                (i,) = idx
+                yield idx, [(r[i],) for r in rows]
+            else:
+                project = itemgetter(*idx)
+                yield idx, [project(r) for r in rows]

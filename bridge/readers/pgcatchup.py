@@ -234,7 +234,7 @@ def catch_up_events(
     """The backlog's events, as `PostgresReader.events` yields them; returns the position the
     walsender should start at (the end of the last transaction delivered)."""
     builder = reader.builder
-    fast = builder.fast_change
+    decoders = builder.row_decoders
     decode = reader.decoder.decode
     repl = reader.repl
     unpack = _ENTRY.unpack_from
@@ -251,11 +251,20 @@ def catch_up_events(
             end = pos + length
             lsn = at or lsn  # as in `events`: a message without a position takes the last one
             if blob[pos] in _ROW_TAGS:  # protocol 1 here: never inside a stream
-                evs = fast(blob, pos, end, lsn)
-                if evs is not None:
-                    yield from evs
-                    pos = end
-                    continue
+                # The relation's compiled decoder (pgoutput_fast): this runs once per row change.
+                change = decoders.get(int.from_bytes(blob[pos + 1 : pos + 5], "big"))
+                if change is not None:
+                    try:
+                        ev = change(blob, pos, end, lsn)
+                    except (IndexError, ValueError, UnicodeDecodeError):
+                        pass  # the general path below says what is wrong
+                    else:
+                        if builder.held_begin is not None:
+                            yield builder.held_begin
+                            builder.held_begin = None
+                        yield ev
+                        pos = end
+                        continue
             msg = decode(blob[pos:end], lsn=lsn)
             pos = end
             if type(msg) is po.Commit:

@@ -31,7 +31,8 @@ _NAMESPACE: dict[str, Any] = {
     "INSERT": fast_constructor(Insert),
     "UPDATE": fast_constructor(Update),
     "DELETE": fast_constructor(Delete),
-    "LSN": Lsn,
+    # Positions come from 8 protocol bytes: always valid, so not checked again per row.
+    "LSN": fast_constructor(Lsn, valid=(1,)),
     "ABSENT": ABSENT,
     "UNCHANGED": UNCHANGED,
     "FROM_BYTES": int.from_bytes,

@@ -272,9 +272,12 @@ class EventBuilder:
         self.spill_events = spill_events
         """Events of one streamed transaction kept in memory; more go to a temporary file."""
         self._relations: dict[int, _RelationState] = {}
-        self._changes: dict[int, ChangeDecoder] = {}
-        """Each relation's compiled row decoder (`fast_change`), but for DDL and heartbeat rows."""
-        self._begin: Begin | None = None  # held until we know whether an Origin follows
+        self.row_decoders: dict[int, ChangeDecoder] = {}
+        """Each relation's compiled decoder of Insert, Update and Delete messages (pgoutput_fast),
+        but for DDL and heartbeat rows; the readers' hot loops call them, and take the general
+        path (`feed`) when they raise."""
+        self.held_begin: Begin | None = None
+        """A Begin held until we know whether an Origin follows (the next message)."""
         self._origin: str | None = None
         self._xid: int | None = None
         self._streams: dict[int, _Streamed] = {}
@@ -296,17 +299,17 @@ class EventBuilder:
         if isinstance(msg, po.Begin):
             self._origin = None
             self._xid = msg.xid
-            self._begin = Begin(
+            self.held_begin = Begin(
                 self.source, Lsn(lsn), str(msg.xid), msg.commit_time, Lsn(msg.final_lsn)
             )
             return ()
         if isinstance(msg, po.Origin):
             # Origin follows Begin: the held Begin takes its name (loop prevention).
             self._origin = msg.name
-            if self._begin is not None:
-                self._begin = dataclasses.replace(self._begin, origin=msg.name)
+            if self.held_begin is not None:
+                self.held_begin = dataclasses.replace(self.held_begin, origin=msg.name)
             return ()
-        begin, self._begin = self._begin, None
+        begin, self.held_begin = self.held_begin, None
         if isinstance(msg, po.Commit):
             commit = self._commit(
                 msg.commit_lsn, msg.end_lsn, msg.commit_time, self._xid, self._origin
@@ -423,27 +426,6 @@ class EventBuilder:
             f"unexpected pgoutput message {type(msg).__name__}", position=str(Lsn(lsn))
         )
 
-    def fast_change(self, buf: bytes, pos: int, end: int, lsn: int) -> list[Event] | None:
-        """The Insert, Update or Delete in `buf[pos:end]`, outside a stream, decoded by its
-        relation's compiled decoder (`pgoutput_fast`); None: take the general path.
-
-        The hot path of a backlog: it skips the decoder's message objects and the dispatch, and
-        falls back (returns None) on anything unusual — an unknown relation, binary columns, a
-        malformed tuple, a value that does not parse — so the general path's checks and errors
-        apply there.
-        """
-        change = self._changes.get(int.from_bytes(buf[pos + 1 : pos + 5], "big"))
-        if change is None:
-            return None
-        try:
-            ev = change(buf, pos, end, lsn)
-        except (IndexError, ValueError, UnicodeDecodeError):
-            return None
-        if self._begin is not None:
-            begin, self._begin = self._begin, None
-            return [begin, ev]
-        return [ev]
-
     def _ddl(self, rel: _RelationState, row: tuple[Value, ...], lsn: int) -> Ddl:
         """The Ddl event for a row of bridge.ddl_log (sql/postgres/ddl_capture.sql)."""
         values = dict(zip(rel.names, row, strict=True))
@@ -484,9 +466,9 @@ class EventBuilder:
         state = _RelationState(event, tuple(names), decoders, mask, ddl_log, beats)
         self._relations[msg.oid] = state
         if ddl_log or beats:  # their rows become other events: the general path
-            self._changes.pop(msg.oid, None)
+            self.row_decoders.pop(msg.oid, None)
         else:
-            self._changes[msg.oid] = compile_change(
+            self.row_decoders[msg.oid] = compile_change(
                 self.source, event.relation, state.names, key, decoders, mask
             )
         return state
@@ -734,7 +716,8 @@ class PostgresReader:
                 flushed=Lsn(self.repl.flushed),
             )
         read = self.repl.read_raw
-        fast = self.builder.fast_change
+        builder = self.builder
+        decoders = builder.row_decoders
         decoder = self.decoder
         while True:
             buf = read(idle_timeout)
@@ -746,10 +729,19 @@ class PostgresReader:
             lsn = int.from_bytes(buf[1:9], "big") or self.last_lsn
             self.last_lsn = lsn
             if buf[XLOG_BODY] in _ROW_TAGS and not decoder.in_stream:
-                evs = fast(buf, XLOG_BODY, len(buf), lsn)
-                if evs is not None:
-                    yield from evs
-                    continue
+                # The relation's compiled decoder (pgoutput_fast): this runs once per row change.
+                change = decoders.get(int.from_bytes(buf[XLOG_BODY + 1 : XLOG_BODY + 5], "big"))
+                if change is not None:
+                    try:
+                        ev = change(buf, XLOG_BODY, len(buf), lsn)
+                    except (IndexError, ValueError, UnicodeDecodeError):
+                        pass  # the general path below says what is wrong
+                    else:
+                        if builder.held_begin is not None:
+                            yield builder.held_begin
+                            builder.held_begin = None
+                        yield ev
+                        continue
             msg = decoder.decode(buf[XLOG_BODY:], lsn=lsn)
             yield from self.builder.feed(msg, lsn)
 
