@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, cast
 import psycopg
 from psycopg import sql
 
-from bridge.errors import SourceError
+from bridge.errors import ConfigError, SourceError
 from bridge.log.events import Event
 from bridge.positions import Lsn
 from bridge.readers import pgoutput as po
@@ -214,6 +214,14 @@ def open_catch_up(reader: PostgresReader, start: Lsn, threshold: int) -> CatchUp
             start=start,
             options=reader.session_options,
         )
+    except psycopg.errors.DuplicateObject as e:
+        raise ConfigError(
+            f"replication slot {reader.slot!r} is in use: another run of this pipeline is"
+            f" catching up ({catch_up_name(reader.slot)!r} exists)",
+            hint="stop the other consumer of this slot, or use another pipeline name",
+            sqlstate="55006",
+            retryable=False,
+        ) from e
     except psycopg.Error as e:
         log.warning(
             "warning: reading the backlog through the walsender: cannot copy slot %s (%s)",

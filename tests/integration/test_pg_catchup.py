@@ -5,6 +5,7 @@ what the target holds."""
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -13,6 +14,7 @@ from bridge.readers.postgres import ddl_capture_sql
 from tests.integration.pgpair import (
     assert_same,
     bridge_run,
+    dbbridge,
     execute,
     pipeline_thread,
     sync,
@@ -100,3 +102,28 @@ def test_kill_9_during_sql_catch_up(pg13_to_17: tuple[str, str]) -> None:
     assert_same(source, target, ["accounts"])
     assert_same(source, target, ["audit"], order_by="seq, at")
     assert set(_slots(source)) == {"dbbridge_cuk9"}
+
+
+def test_a_second_run_catching_up_is_refused(pg13_to_17: tuple[str, str]) -> None:
+    """While one run reads the backlog through SQL (the slot itself idle), another run of the
+    same pipeline stops with exit 2 instead of streaming the slot beside it."""
+    source, target = pg13_to_17
+    execute(source, "CREATE TABLE t (id int PRIMARY KEY)")
+    with pipeline_thread(source, target, name="twice", catch_up_bytes=None) as running:
+        sync(source, target, running=running)
+    execute(source, "INSERT INTO t SELECT generate_series(1, 100)")
+    with psycopg.connect(source, autocommit=True) as other:  # the first run's temporary copy
+        other.execute(
+            "SELECT pg_copy_logical_replication_slot('dbbridge_twice', 'dbbridge_twice_catchup',"
+            " true)"
+        )
+        proc = dbbridge(
+            "run", "--source", source, "--target", target, "--name", "twice", "-q",
+            "--catch-up-above", "1",
+        )  # fmt: skip
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2, err
+    assert "is in use: another run of this pipeline is catching up" in err
+    password = urlsplit(source).password
+    assert password
+    assert password not in err
