@@ -20,7 +20,7 @@ from tests.integration.pgpair import (
     sync,
     wait_for,
 )
-from tests.integration.workload import kill_9_under_load, pg_step
+from tests.integration.workload import PG_SCHEMA, kill_9_under_load, pg_step
 
 
 def _slots(source: str) -> dict[str, str]:
@@ -84,14 +84,7 @@ def test_a_backlog_is_read_through_sql_then_streamed(
 def test_kill_9_during_sql_catch_up(pg13_to_17: tuple[str, str]) -> None:
     """Every restart reads its backlog through SQL (--catch-up-above 1B), killed at random."""
     source, target = pg13_to_17
-    execute(
-        source,
-        "CREATE TABLE accounts (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
-        " balance int NOT NULL, note text)",
-        "CREATE TABLE audit (seq int, at timestamptz)",
-        "ALTER TABLE audit REPLICA IDENTITY FULL",
-        "INSERT INTO accounts (balance, note) SELECT g, 'seed' FROM generate_series(1, 2000) g",
-    )
+    execute(source, *PG_SCHEMA)
     args = (
         "run", "--source", source, "--target", target, "--name", "cuk9", "-q",
         "--catch-up-above", "1",

@@ -20,20 +20,12 @@ from tests.integration.pgpair import (
     fresh_db,
     sync,
 )
-from tests.integration.workload import kill_9_under_load, pg_step
+from tests.integration.workload import PG_SCHEMA, kill_9_under_load, pg_step
 
 
 def test_kill_9_five_times_under_load(pg13_to_17: tuple[str, str]) -> None:
     source, target = pg13_to_17
-    execute(
-        source,
-        "CREATE TABLE accounts (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
-        " balance int NOT NULL, note text)",
-        # No key: a duplicate or a lost insert shows as a row too many or too few.
-        "CREATE TABLE audit (seq int, at timestamptz)",
-        "ALTER TABLE audit REPLICA IDENTITY FULL",
-        "INSERT INTO accounts (balance, note) SELECT g, 'seed' FROM generate_series(1, 2000) g",
-    )
+    execute(source, *PG_SCHEMA)
     args = ("run", "--source", source, "--target", target, "--name", "k9", "-q")
     kill_9_under_load(args, source, pg_step, seed=9)
     with bridge_run(source, target, "k9"):

@@ -15,6 +15,16 @@ import psycopg
 
 from bridge import mysqlconn
 
+PG_SCHEMA = (
+    "CREATE TABLE accounts (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    " balance int NOT NULL, note text)",
+    # No key: a duplicate or a lost insert shows as a row too many or too few.
+    "CREATE TABLE audit (seq int, at timestamptz)",
+    "ALTER TABLE audit REPLICA IDENTITY FULL",
+    "INSERT INTO accounts (balance, note) SELECT g, 'seed' FROM generate_series(1, 2000) g",
+)
+"""The tables `pg_step` writes to, on a PostgreSQL source."""
+
 Step = Callable[[Any, random.Random, int], None]
 """One statement group of a transaction on a cursor; `seq` numbers the audit row."""
 
