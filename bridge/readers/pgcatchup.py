@@ -99,9 +99,7 @@ class CatchUp:
             )
             # The copy starts where our slot is; the target may hold more (a crash between its
             # commit and our feedback): skip what it holds, as START_REPLICATION would.
-            self.conn.execute(
-                "SELECT pg_replication_slot_advance(%s, %s::pg_lsn)", (self.copy, str(start))
-            )
+            self._advance_slot(self.copy, start)
         except BaseException:
             self.conn.close()
             raise
@@ -164,10 +162,17 @@ class CatchUp:
         """Move our slot to what the target holds, as the walsender's feedback would."""
         durable = self._durable
         if durable > self._advanced:
-            self.conn.execute(
-                "SELECT pg_replication_slot_advance(%s, %s::pg_lsn)", (self.slot, str(Lsn(durable)))
-            )
+            self._advance_slot(self.slot, Lsn(durable))
             self._advanced = durable
+
+    def _advance_slot(self, slot: str, lsn: Lsn) -> None:
+        """Move `slot` forward to `lsn`; never back (PostgreSQL refuses that). A slot may be
+        confirmed past the target's checkpoint: WAL with nothing for us, confirmed while idle."""
+        self.conn.execute(
+            "SELECT pg_replication_slot_advance(slot_name, %s::pg_lsn) FROM pg_replication_slots"
+            " WHERE slot_name = %s AND confirmed_flush_lsn < %s::pg_lsn",
+            (str(lsn), slot, str(lsn)),
+        )
 
     def _put(self, item: object) -> None:
         while not self._stop.is_set():

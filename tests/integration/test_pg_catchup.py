@@ -120,3 +120,31 @@ def test_a_second_run_catching_up_is_refused(pg13_to_17: tuple[str, str]) -> Non
     password = urlsplit(source).password
     assert password
     assert password not in err
+
+
+def test_catch_up_when_the_slot_is_ahead_of_the_checkpoint(
+    pg13_to_17: tuple[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The slot may be confirmed past the target's checkpoint (WAL with nothing for us, confirmed
+    while idle): the copy is not moved back, which PostgreSQL refuses, and the backlog still
+    comes through SQL."""
+    source, target = pg13_to_17
+    execute(source, "CREATE TABLE t (id int PRIMARY KEY, v text)", "CREATE TABLE other (id int)")
+    with pipeline_thread(
+        source, target, name="ahead", catch_up_bytes=None, tables=("public.t", "public.zz_marker")
+    ) as running:
+        sync(source, target, running=running)
+    execute(
+        source,
+        "INSERT INTO other SELECT generate_series(1, 1000)",  # not published
+        "SELECT pg_replication_slot_advance('dbbridge_ahead', pg_current_wal_lsn())",
+        "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 5000) g",
+    )
+    caplog.set_level(logging.INFO)
+    with pipeline_thread(
+        source, target, name="ahead", catch_up_bytes=1, tables=("public.t", "public.zz_marker")
+    ) as running:
+        sync(source, target, running=running)
+        assert_same(source, target, ["t"])
+    assert "through SQL decoding" in caplog.text
+    assert "warning" not in caplog.text.lower()
