@@ -40,6 +40,7 @@ from bridge.errors import ConfigError, SourceError
 from bridge.log.events import Event
 from bridge.positions import Lsn
 from bridge.readers import pgoutput as po
+from bridge.readers.pgoutput_fast import ROW_TAGS
 
 if TYPE_CHECKING:
     from bridge.readers.postgres import PostgresReader
@@ -124,8 +125,8 @@ class CatchUp:
         self._durable = max(self._durable, lsn.value)
 
     def batches(self, timeout: float) -> Iterator[bytes | None]:
-        """Groups of messages (see `messages`) in WAL order; None after `timeout` s without
-        one; ends once the backlog is read."""
+        """Groups of messages (each: 8-byte position, 4-byte length, the message) in WAL order;
+        None after `timeout` s without one; ends once the backlog is read."""
         while True:
             try:
                 item = self._queue.get(timeout=timeout)
@@ -190,17 +191,6 @@ class CatchUp:
             self.conn.close()
 
 
-def messages(blob: bytes) -> Iterator[tuple[int, int, int]]:
-    """(WAL position, start, end) of each pgoutput message in a group from `CatchUp`."""
-    pos, size = 0, len(blob)
-    unpack = _ENTRY.unpack_from
-    while pos < size:
-        lsn, length = unpack(blob, pos)
-        pos += 12
-        yield lsn, pos, pos + length
-        pos += length
-
-
 def open_catch_up(reader: PostgresReader, start: Lsn, threshold: int) -> CatchUp | None:
     """A `CatchUp` when the source's WAL is at least `threshold` bytes past `start`; None when
     it is not, or when the source cannot (no free slot for the copy: the walsender it is)."""
@@ -238,9 +228,6 @@ def open_catch_up(reader: PostgresReader, start: Lsn, threshold: int) -> CatchUp
     return cu
 
 
-_ROW_TAGS = frozenset(b"IUD")
-
-
 def catch_up_events(
     reader: PostgresReader, cu: CatchUp, idle_timeout: float
 ) -> Generator[Event | None, None, int]:
@@ -263,7 +250,7 @@ def catch_up_events(
             pos += 12
             end = pos + length
             lsn = at or lsn  # as in `events`: a message without a position takes the last one
-            if blob[pos] in _ROW_TAGS:  # protocol 1 here: never inside a stream
+            if blob[pos] in ROW_TAGS:  # protocol 1 here: never inside a stream
                 # The relation's compiled decoder (pgoutput_fast): this runs once per row change.
                 change = decoders.get(int.from_bytes(blob[pos + 1 : pos + 5], "big"))
                 if change is not None:

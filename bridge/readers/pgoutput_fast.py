@@ -24,6 +24,9 @@ from bridge.positions import Lsn
 from bridge.readers.binlog_rowevents import fast_constructor
 from bridge.readers.pgtypes import TextDecoder, _text
 
+ROW_TAGS = frozenset(b"IUD")
+"""The first byte of the messages these decoders take: Insert, Update, Delete."""
+
 ChangeDecoder = Callable[[bytes, int, int, int], Event]
 """(buffer, message start, message end, WAL position) -> the Insert, Update or Delete."""
 

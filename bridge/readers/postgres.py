@@ -48,7 +48,7 @@ from bridge.positions import Lsn
 from bridge.readers import pgoutput as po
 from bridge.readers.pgcatalog import Catalog
 from bridge.readers.pgcatchup import CATCH_UP_BYTES, CatchUp, catch_up_events, open_catch_up
-from bridge.readers.pgoutput_fast import ChangeDecoder, compile_change
+from bridge.readers.pgoutput_fast import ROW_TAGS, ChangeDecoder, compile_change
 from bridge.readers.pgpublication import DDL_LOG, ensure_publication
 from bridge.readers.pgtypes import TextDecoder
 from bridge.readers.spill import DEFAULT_MEMORY_EVENTS, SpillBuffer
@@ -63,20 +63,12 @@ _XLOG_HEADER = struct.Struct("!cQQq")
 XLOG_BODY = _XLOG_HEADER.size
 """Where an XLogData message's payload (one pgoutput message) starts."""
 _U64 = struct.Struct("!Q")
-_ROW_TAGS = frozenset(b"IUD")
 _KEEPALIVE = struct.Struct("!cQqB")
 _STATUS = struct.Struct("!cQQQqB")
 
 
 def _now_pg() -> int:
     return int((dt.datetime.now(dt.UTC) - po.PG_EPOCH) / dt.timedelta(microseconds=1))
-
-
-@dataclass(frozen=True, slots=True)
-class XLogData:
-    wal_start: int
-    wal_end: int
-    payload: bytes
 
 
 # PostgreSQL < 16 / >= 16 wording for a user without the REPLICATION attribute.
@@ -174,14 +166,6 @@ class ReplicationConnection:
         self.received = max(self.received, start.value)
         self.flushed = start.value if flushed is None else flushed.value
         self.streaming = True
-
-    def read(self, timeout: float) -> XLogData | None:
-        """The next XLogData, answering keepalives; None when nothing came within `timeout` s."""
-        buf = self.read_raw(timeout)
-        if buf is None:
-            return None
-        _, start, end, _ = _XLOG_HEADER.unpack_from(buf)
-        return XLogData(start, end, buf[_XLOG_HEADER.size :])
 
     def read_raw(self, timeout: float) -> bytes | None:
         """The next XLogData message whole (its pgoutput message starts at byte `XLOG_BODY`),
@@ -728,7 +712,7 @@ class PostgresReader:
             # they take the position of what came before, which keeps positions ordered.
             lsn = int.from_bytes(buf[1:9], "big") or self.last_lsn
             self.last_lsn = lsn
-            if buf[XLOG_BODY] in _ROW_TAGS and not decoder.in_stream:
+            if buf[XLOG_BODY] in ROW_TAGS and not decoder.in_stream:
                 # The relation's compiled decoder (pgoutput_fast): this runs once per row change.
                 change = decoders.get(int.from_bytes(buf[XLOG_BODY + 1 : XLOG_BODY + 5], "big"))
                 if change is not None:
