@@ -26,6 +26,7 @@ def plan(runs: int) -> dict[str, list[str]]:
         "pgoutput_decode": ["--runs", "5"],
         "binlog_decode": ["--rows", "50000", "--runs", "5"],
         "rss_million": [],
+        "pg_catchup_source": ["--runs", str(runs)],
         "pg_to_pg": ["--runs", str(runs)],
         "mysql_to_pg": ["--runs", str(runs)],
     }

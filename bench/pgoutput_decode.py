@@ -1,8 +1,10 @@
 """Decode throughput of the PostgreSQL reader's pure path, on bytes captured from a real server.
 
 Runs the Insert messages of tests/data/pgoutput/pg17-proto1.json (a small 2-column row and the
-26-column row of every type) through PgOutputDecoder + EventBuilder-equivalent value decoding and
-prints the median rows/s of several runs. No server needed:
+26-column row of every type) through PgOutputDecoder + EventBuilder-equivalent value decoding (the
+general path), then through the relation's compiled decoder (pgoutput_fast, the reader's hot path,
+which also builds the Insert event), and prints the median rows/s of several runs. No server
+needed:
 
     .venv/bin/python bench/pgoutput_decode.py
 """
@@ -17,8 +19,12 @@ from pathlib import Path
 
 from common import machine, summary, write_report
 
+from bridge.log.events import SourceId, TableName
 from bridge.readers import pgoutput as po
+from bridge.readers.pgoutput_fast import compile_change
 from bridge.readers.pgtypes import PgTypes
+
+SOURCE = SourceId("postgres", "bench", "17")
 
 CAPTURE = Path(__file__).parents[1] / "tests" / "data" / "pgoutput" / "pg17-proto1.json"
 
@@ -67,6 +73,28 @@ def main(rows: int = 100_000, runs: int = 5, json_path: str | None = None) -> No
         print(
             f"{label}: median {median:,.0f} rows/s "
             f"(min {min(rates):,.0f}, max {max(rates):,.0f}, {runs} runs)"
+        )
+        # The reader's hot path: the relation's compiled decoder, from bytes to the Insert event.
+        names = tuple(c.name for c in rel.columns)
+        mask = [c.is_key for c in rel.columns]
+        key_names = tuple(n for n, k in zip(names, mask, strict=True) if k)
+        change = compile_change(
+            SOURCE, TableName("public", rel.name), names, key_names, decoders, mask
+        )
+        end = len(raw)
+        fast = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            for _ in range(rows):
+                change(raw, 0, end, 1)
+            fast.append(rows / (time.perf_counter() - start))
+        report[f"dbbridge_compiled.{key}"] = summary(fast)
+        report[f"ratio.{key}_compiled_over_general"] = summary(
+            [f / g for f, g in zip(fast, rates, strict=True)]
+        )
+        print(
+            f"{label}, compiled decoder to events: median {statistics.median(fast):,.0f} rows/s"
+            f" ({statistics.median(fast) / median:.1f}x the general path)"
         )
     if json_path:
         write_report(report, json_path)
