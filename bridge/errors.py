@@ -35,9 +35,11 @@ _RETRYABLE_SQLSTATES = frozenset(
 # connect, 2006/2013 server gone / lost connection, 1040 too many connections, 1205 lock wait
 # timeout, 1213 deadlock, 1053 server shutdown in progress, 1927 connection killed (MariaDB),
 # 1021 disk full, 1114 table full (a full volume or innodb_data_file_path's limit), 3024
-# max_statement_time exceeded (MySQL), 1969 max_statement_time exceeded (MariaDB).
+# max_statement_time exceeded (MySQL), 1969 max_statement_time exceeded (MariaDB), 1412 table
+# definition changed since the transaction's consistent snapshot ("please retry transaction": a
+# DDL during the initial copy, which then starts again).
 _RETRYABLE_MYSQL_ERRNOS = frozenset(
-    {1040, 1053, 1205, 1213, 1927, 2002, 2003, 2006, 2013, 2055, 1021, 1114, 1969, 3024}
+    {1040, 1053, 1205, 1213, 1927, 2002, 2003, 2006, 2013, 2055, 1021, 1114, 1969, 3024, 1412}
 )
 
 

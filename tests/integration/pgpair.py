@@ -123,7 +123,8 @@ def wait_for(
 MARKER = "CREATE TABLE IF NOT EXISTS public.zz_marker (id int PRIMARY KEY)"
 
 
-def _streaming(conn: psycopg.Connection[tuple[object, ...]]) -> bool:
+def streaming(conn: psycopg.Connection[tuple[object, ...]]) -> bool:
+    """Whether every pipeline with a checkpoint on this target has finished its initial copy."""
     if conn.execute("SELECT to_regclass('bridge.checkpoints')").fetchone() == (None,):
         return False
     row = conn.execute("SELECT bool_and(phase = 'streaming') FROM bridge.checkpoints").fetchone()
@@ -142,7 +143,7 @@ def sync(source: str, target: str, timeout: float = 60, running: Running | None 
             if conn.execute("SELECT 1 FROM public.zz_marker WHERE id = %s", (token,)).fetchone():
                 # The marker may have come with the initial copy, whose tables commit one by
                 # one: the target is whole once every pipeline on it streams.
-                return _streaming(conn)
+                return streaming(conn)
             return False
 
     wait_for(arrived, timeout, "the target to catch up", running)

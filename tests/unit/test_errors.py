@@ -61,6 +61,7 @@ def test_retryable_sqlstates(sqlstate: str | None, retryable: bool) -> None:
         (2003, True),
         (1213, True),
         (1205, True),
+        (1412, True),
         (1045, False),
         (1146, False),
     ],
